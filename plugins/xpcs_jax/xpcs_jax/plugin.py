@@ -1,0 +1,7 @@
+"""Entry point of the jax backend: gathers the hookimpls of each family module.
+
+No module listed here may import jax at import time; they call
+:func:`xpcs_jax.runtime.jax_module` inside their hookimpls.
+"""
+
+from xpcs_jax.arrays import *  # noqa: F401,F403  info, load, array ops

@@ -1,0 +1,3 @@
+"""Entry point of the numpy backend: gathers the hookimpls of each family module."""
+
+from xpcs_numpy.arrays import *  # noqa: F401,F403  info + array ops

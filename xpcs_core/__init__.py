@@ -1,0 +1,57 @@
+"""xpcs_core: XPCS analysis with interchangeable compute backends.
+
+Importing this package is cheap: it imports neither jax, cupy, numpyro nor Qt, and
+loads submodules on first attribute access.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from xpcs_core.errors import (
+    BackendUnavailable,
+    OpNotImplemented,
+    XpcsBackendError,
+    XpcsCancelled,
+    XpcsError,
+    XpcsFormatError,
+    XpcsInputError,
+)
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (imported on first access)
+_LAZY: dict[str, str] = {
+    "list_backends": "xpcs_core.backends",
+    "get_backend": "xpcs_core.backends",
+    "set_backend": "xpcs_core.backends",
+    "Backend": "xpcs_core.backends",
+    "BackendInfo": "xpcs_core.backend_info",
+    "Provenance": "xpcs_core.backend_info",
+}
+
+__all__ = [
+    "BackendUnavailable",
+    "OpNotImplemented",
+    "XpcsBackendError",
+    "XpcsCancelled",
+    "XpcsError",
+    "XpcsFormatError",
+    "XpcsInputError",
+    "__version__",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'xpcs_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

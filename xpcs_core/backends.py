@@ -1,0 +1,248 @@
+"""Backend selection and dispatch.
+
+Selection, first match wins:
+
+1. an explicit ``backend=`` argument (``--backend``, the GUI menu);
+2. :func:`set_backend` (session default of the Python API);
+3. ``XPCS_BACKEND=<name>``;
+4. ``XPCS_USE_JAX=true|false|auto`` (default auto: jax when installed and working);
+5. the priority order of the available backends.
+
+Choices 1-3 and ``XPCS_USE_JAX=true`` are *explicit*: an op that backend lacks raises
+:class:`OpNotImplemented`. Otherwise the call falls back along the priority order,
+logs a warning and records it in the returned :class:`Provenance`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from xpcs_core import config
+from xpcs_core.backend_info import Provenance
+from xpcs_core.errors import BackendUnavailable, OpNotImplemented, XpcsBackendError, XpcsInputError
+from xpcs_core.plugins import Plugin, hook_family, registry
+
+log = logging.getLogger(__name__)
+
+JAX = "jax"
+JAX_INSTALL = "pip install ./plugins/xpcs_jax  (or: pip install 'xpcs-core[jax]')"
+
+_session_backend: str | None = None
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A handle on one registered backend."""
+
+    name: str
+
+    @property
+    def plugin(self) -> Plugin:
+        return registry().plugins[self.name]
+
+    @property
+    def info(self):  # -> BackendInfo
+        return self.plugin.info
+
+    @property
+    def capabilities(self) -> list[str]:
+        return registry().capabilities(self.name)
+
+    def implements(self, hook: str) -> bool:
+        return registry().implements(self.name, hook)
+
+    def load(self) -> list[str]:
+        """Import the heavy library (once) and return the usable devices."""
+        return registry().ensure_loaded(self.name)
+
+    def call(self, hook: str, **kwargs: Any) -> Any:
+        """Call this backend's implementation of ``hook`` (no fallback)."""
+        if not self.implements(hook):
+            raise OpNotImplemented(
+                f"backend {self.name!r} does not implement {hook_family(hook)} ({hook})"
+            )
+        self.load()
+        return registry().caller(self.name, hook)(**kwargs)
+
+    # Array ops ----------------------------------------------------------------
+    @property
+    def xp(self) -> Any:
+        """The backend's Array-API namespace."""
+        return self.call("xpcs_array_namespace")
+
+    def to_device(self, array: Any, dtype: Any | None = None) -> Any:
+        return self.call("xpcs_to_device", array=array, dtype=dtype)
+
+    def to_numpy(self, array: Any) -> np.ndarray:
+        return self.call("xpcs_to_numpy", array=array)
+
+    def provenance(self, requested: str | None = None, fallback_from: str | None = None,
+                   reason: str | None = None) -> Provenance:
+        info = self.info
+        return Provenance(
+            backend=self.name,
+            backend_version=info.version,
+            requested=requested,
+            fallback_from=fallback_from,
+            reason=reason,
+            library_versions=dict(info.library_versions),
+        )
+
+
+# ---------------------------------------------------------------------- selection
+def _known() -> dict[str, Plugin]:
+    return registry().plugins
+
+
+def _by_priority() -> list[Plugin]:
+    return sorted(_known().values(), key=lambda p: (-p.priority, p.name))
+
+
+def _require(name: str, source: str, load: bool) -> Backend:
+    plugins = _known()
+    if name not in plugins:
+        known = ", ".join(sorted(plugins)) or "none"
+        raise XpcsBackendError(f"{source}: unknown backend {name!r}; installed backends: {known}")
+    plugin = plugins[name]
+    if not plugin.available:
+        raise XpcsBackendError(f"{source}: backend {name!r} is unavailable: {plugin.reason}")
+    if load:
+        try:
+            registry().ensure_loaded(name)
+        except BackendUnavailable as exc:
+            raise XpcsBackendError(f"{source}: {exc}") from exc
+    return Backend(name)
+
+
+def _usable(plugin: Plugin, load: bool) -> bool:
+    if not plugin.available:
+        return False
+    if not load:
+        return True
+    try:
+        registry().ensure_loaded(plugin.name)
+    except BackendUnavailable as exc:
+        log.warning("%s; trying the next backend", exc)
+        return False
+    return True
+
+
+def _auto_order() -> list[Plugin]:
+    """Candidates in the order auto selection and fallback try them."""
+    use_jax = config.use_jax()
+    order = _by_priority()
+    if use_jax == "false":
+        return [p for p in order if p.name != JAX]
+    jax = [p for p in order if p.name == JAX]
+    return jax + [p for p in order if p.name != JAX]
+
+
+def select(name: str | None = None, *, load: bool = True) -> tuple[Backend, bool]:
+    """Choose the backend for a call; returns ``(backend, explicit)``.
+
+    With ``load=False`` no heavy library is imported (used to show the active backend).
+    """
+    if name:
+        return _require(name.lower(), "backend", load), True
+    if _session_backend:
+        return _require(_session_backend, "set_backend", load), True
+    env_name = config.backend_name()
+    if env_name:
+        return _require(env_name, "XPCS_BACKEND", load), True
+    use_jax = config.use_jax()
+    if use_jax == "true":
+        plugins = _known()
+        if JAX not in plugins:
+            raise XpcsBackendError(
+                f"XPCS_USE_JAX=true but the jax backend is not installed: {JAX_INSTALL}"
+            )
+        return _require(JAX, "XPCS_USE_JAX=true", load), True
+    for plugin in _auto_order():
+        if _usable(plugin, load):
+            return Backend(plugin.name), False
+    raise XpcsBackendError(
+        "no usable backend: install the reference one with pip install ./plugins/xpcs_numpy"
+        + _disabled_hint()
+    )
+
+
+def _disabled_hint() -> str:
+    disabled = config.disabled_plugins()
+    return f" (XPCS_DISABLE_PLUGINS={','.join(disabled)})" if disabled else ""
+
+
+def get_backend(name: str | None = None) -> Backend:
+    """The backend that would compute a call now (``name`` forces one)."""
+    return select(name)[0]
+
+
+def set_backend(name: str | None) -> None:
+    """Set (or with ``None`` clear) the session's backend for the Python API."""
+    global _session_backend
+    if name is None:
+        _session_backend = None
+        return
+    if not isinstance(name, str):
+        raise XpcsInputError(f"set_backend expects a backend name, got {name!r}")
+    _require(name.lower(), "set_backend", load=True)
+    _session_backend = name.lower()
+
+
+def call(hook: str, *, backend: str | None = None, **kwargs: Any) -> tuple[Any, Provenance]:
+    """Run op ``hook`` on the selected backend (with fallback); return ``(result, provenance)``."""
+    chosen, explicit = select(backend)
+    requested = chosen.name if explicit else None
+    if chosen.implements(hook):
+        result = chosen.call(hook, **kwargs)
+        if result is not None:
+            return result, chosen.provenance(requested=requested)
+    family = hook_family(hook)
+    if explicit:
+        raise OpNotImplemented(
+            f"backend {chosen.name!r} does not implement {family} ({hook}); "
+            "choose another with --backend or XPCS_BACKEND"
+        )
+    for plugin in _auto_order():
+        if plugin.name == chosen.name or not registry().implements(plugin.name, hook):
+            continue
+        if not _usable(plugin, load=True):
+            continue
+        other = Backend(plugin.name)
+        result = other.call(hook, **kwargs)
+        if result is None:
+            continue
+        reason = f"backend {chosen.name!r} does not implement {family}; used {other.name!r}"
+        log.warning(reason)
+        return result, other.provenance(fallback_from=chosen.name, reason=reason)
+    raise OpNotImplemented(f"no installed backend implements {family} ({hook})")
+
+
+def list_backends() -> list[dict[str, Any]]:
+    """One record per discovered plugin (the data of ``xpcs backends --json``)."""
+    reg = registry()
+    try:
+        active: str | None = select(load=False)[0].name
+    except XpcsBackendError:
+        active = None
+    rows = []
+    for plugin in _by_priority():
+        info = plugin.info
+        rows.append(
+            {
+                "name": plugin.name,
+                "distribution": plugin.distribution,
+                "version": info.version if info else plugin.distribution_version,
+                "available": plugin.available,
+                "reason": plugin.reason if not plugin.available else None,
+                "capabilities": reg.capabilities(plugin.name) if plugin.ok else [],
+                "devices": list(plugin._loaded_devices or (info.devices if info else ())),
+                "priority": plugin.priority if info else None,
+                "active": plugin.name == active,
+                "error": plugin.error,
+            }
+        )
+    return rows

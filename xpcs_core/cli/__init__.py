@@ -1,0 +1,1 @@
+"""The ``xpcs`` command line. Subcommands live in their own modules, loaded lazily."""

@@ -1,0 +1,98 @@
+"""``xpcs`` entry point: a click group whose subcommands are imported on demand.
+
+Exit codes: 0 ok, 1 the job failed, 2 bad usage or bad input (one line naming the
+file and the problem; a traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import Any
+
+import click
+
+from xpcs_core import __version__
+from xpcs_core.errors import XpcsError, XpcsInputError
+
+# command name -> "module:attribute"; modules are imported only when needed
+COMMANDS: dict[str, str] = {
+    "backends": "xpcs_core.cli.backends:backends",
+    "demo": "xpcs_core.cli.demo:demo",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when it is used or listed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="xpcs")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """XPCS analysis: result files, q-maps, correlation, g2 fits, on pluggable backends."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="xpcs: %(levelname)s: %(message)s",
+    )
+
+
+backend_option = click.option(
+    "--backend",
+    "backend",
+    default=None,
+    metavar="NAME",
+    help="Backend to compute with (see `xpcs backends`); default: XPCS_BACKEND / XPCS_USE_JAX / priority.",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Run the CLI and map errors to exit codes."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        return cli.main(args=args, prog_name="xpcs", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:  # usage errors: exit 2
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("xpcs: aborted", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("xpcs: interrupted", err=True)
+        sys.exit(130)
+    except XpcsInputError as exc:
+        if debug:
+            raise
+        click.echo(f"xpcs: error: {_one_line(exc)}", err=True)
+        sys.exit(2)
+    except (XpcsError, OSError) as exc:
+        if debug:
+            raise
+        click.echo(f"xpcs: failed: {_one_line(exc)}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

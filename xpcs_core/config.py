@@ -1,0 +1,109 @@
+"""Strict parsing of the XPCS_* environment variables."""
+
+from __future__ import annotations
+
+import os
+
+from xpcs_core.errors import XpcsInputError
+
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+_AUTO = ("auto",)
+
+
+def _raw(name: str) -> str | None:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return None
+    return value.strip()
+
+
+def tristate(name: str, default: str = "auto") -> str:
+    """Read ``true``/``false``/``auto`` (also 1/0, yes/no, on/off); anything else raises."""
+    value = _raw(name)
+    if value is None:
+        return default
+    low = value.lower()
+    if low in _TRUE:
+        return "true"
+    if low in _FALSE:
+        return "false"
+    if low in _AUTO:
+        return "auto"
+    raise XpcsInputError(
+        f"{name}={value!r} is not understood; accepted values: true, false, auto "
+        "(also 1/0, yes/no, on/off)"
+    )
+
+
+def flag(name: str, default: bool) -> bool:
+    """Read a boolean variable strictly (``auto`` is not accepted)."""
+    value = _raw(name)
+    if value is None:
+        return default
+    low = value.lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise XpcsInputError(
+        f"{name}={value!r} is not understood; accepted values: true, false (also 1/0, yes/no, on/off)"
+    )
+
+
+def fraction(name: str) -> float | None:
+    """Read a number in (0, 1], or None when unset."""
+    value = _raw(name)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not 0.0 < number <= 1.0:
+        raise XpcsInputError(f"{name}={value!r} must be a number in (0, 1], e.g. 0.5")
+    return number
+
+
+def name_list(name: str) -> list[str]:
+    """Read a comma-separated list of lower-case names."""
+    value = _raw(name)
+    if value is None:
+        return []
+    return [part.strip().lower() for part in value.split(",") if part.strip()]
+
+
+def backend_name() -> str | None:
+    """``XPCS_BACKEND``: a backend name, or None."""
+    value = _raw("XPCS_BACKEND")
+    return value.lower() if value else None
+
+
+def use_jax() -> str:
+    """``XPCS_USE_JAX``: ``"true"``, ``"false"`` or ``"auto"`` (default)."""
+    return tristate("XPCS_USE_JAX")
+
+
+def use_gpu() -> str:
+    """``XPCS_USE_GPU``: ``"true"``, ``"false"`` or ``"auto"`` (default)."""
+    return tristate("XPCS_USE_GPU")
+
+
+def gpu_fallback() -> bool:
+    """``XPCS_GPU_FALLBACK``: fall back to the CPU when a GPU is asked for but absent (default true)."""
+    return flag("XPCS_GPU_FALLBACK", True)
+
+
+def gpu_memory_fraction() -> float | None:
+    """``XPCS_GPU_MEMORY_FRACTION``: share of GPU memory a backend may take."""
+    return fraction("XPCS_GPU_MEMORY_FRACTION")
+
+
+def disabled_plugins() -> list[str]:
+    """``XPCS_DISABLE_PLUGINS=a,b``: plugins (entry-point names) not to load."""
+    return name_list("XPCS_DISABLE_PLUGINS")
+
+
+def strict_plugins() -> bool:
+    """``XPCS_STRICT_PLUGINS``: raise instead of keeping a plugin's load error."""
+    return flag("XPCS_STRICT_PLUGINS", False)

@@ -1,0 +1,199 @@
+"""The backend contract: pluggy hook specifications (project name ``"xpcs"``).
+
+A backend is a module registered through the entry-point group ``xpcs_core.backends``
+that provides some of these hooks, marked with :data:`hookimpl`. Exactly one backend
+answers each call (the core calls only that backend's implementation), so every op
+hook is ``firstresult``. A backend that lacks a hook simply does not define it; the core
+then falls back along the priority order (or raises when the backend was requested
+explicitly). A hookimpl may also return ``None`` to decline a call it cannot handle
+(for instance an unsupported geometry kind): that counts as "not implemented".
+
+Conventions for every op hook
+-----------------------------
+* Inputs arrive as NumPy arrays (or Python scalars / small dataclasses of the core);
+  the backend moves them to its device itself.
+* Outputs may be arrays of the backend's own namespace (numpy, jax.numpy, cupy); the
+  core converts them with ``xpcs_to_numpy`` before a user sees them.
+* Floating point is float64 unless a hook says otherwise.
+* Units: q in 1/Å, angles in degrees, times in seconds, lengths in metres, energy keV.
+* Bad arguments raise :class:`xpcs_core.errors.XpcsInputError`; a library failure may
+  raise anything, the core reports it with the backend's name.
+
+Hook families (the ``capabilities`` a backend reports are the families it implements):
+``info``, ``arrays``, ``qmap``, ``partition``, ``lsq``, ``posterior``, ``multitau``,
+``twotime``. See :data:`HOOK_FAMILIES`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:  # imported for type hints only, never at run time
+    import numpy as np
+
+    from xpcs_core.backend_info import BackendInfo
+
+PROJECT = "xpcs"
+ENTRY_POINT_GROUP = "xpcs_core.backends"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --------------------------------------------------------------------------- info
+@hookspec(firstresult=True)
+def xpcs_backend_info() -> BackendInfo:
+    """Describe this backend. Required of every backend.
+
+    Must be cheap: it must NOT import the heavy library (probe with
+    ``importlib.util.find_spec`` and ``importlib.metadata.version``). Returns a
+    :class:`xpcs_core.backend_info.BackendInfo` with ``name`` (unique, lower case),
+    ``version`` of the plugin, ``priority`` (higher is preferred), ``available`` and,
+    when not available, ``reason`` (one line, with the install command where that is
+    the cure), ``devices`` as far as known without importing (``"cpu"``, ``"cuda:0"``),
+    and ``library_versions`` ({distribution: version}).
+    """
+
+
+@hookspec(firstresult=True)
+def xpcs_backend_load() -> list[str]:
+    """Import and configure the heavy library; called once, on first use.
+
+    Returns the devices actually usable (``["cpu"]``, ``["cuda:0", "cuda:1"]``...).
+    Raises :class:`xpcs_core.errors.BackendUnavailable` with a one-line reason when the
+    library is installed but cannot run (no driver, failed self-test, GPU requested
+    with ``XPCS_GPU_FALLBACK=false`` but absent). Optional: without it the backend is
+    assumed usable as ``xpcs_backend_info`` says.
+    """
+
+
+# ------------------------------------------------------------------------- arrays
+@hookspec(firstresult=True)
+def xpcs_array_namespace() -> Any:
+    """Return the backend's Array-API namespace (``numpy``, ``jax.numpy``, ``cupy``).
+
+    Kernels written once against this namespace (``xp``) serve every backend.
+    """
+
+
+@hookspec(firstresult=True)
+def xpcs_to_device(array: Any, dtype: Any | None) -> Any:
+    """Convert a NumPy array (or array-like) to an array of this backend on its device.
+
+    ``dtype`` is a NumPy dtype or ``None`` to keep the input's.
+    """
+
+
+@hookspec(firstresult=True)
+def xpcs_to_numpy(array: Any) -> np.ndarray:
+    """Convert an array of this backend (on any of its devices) to a NumPy array."""
+
+
+# --------------------------------------------------------------------------- qmap
+@hookspec(firstresult=True)
+def xpcs_compute_qmap(geometry: Any) -> dict[str, Any]:
+    """Compute the per-pixel reciprocal-space maps of a detector.
+
+    ``geometry`` is an :class:`xpcs_core.geometry.Geometry` (``kind`` is
+    ``"transmission"`` or ``"reflection"``; shape (H, W); beam centre in pixels,
+    ``beam_center_x`` = column, ``beam_center_y`` = row).
+    Returns float64 (H, W) arrays keyed ``"q"`` (1/Å, exact 2·k0·sin(2θ/2)),
+    ``"phi"`` (degrees, in (−180, 180]), ``"qx"``, ``"qy"``, and for reflection also
+    ``"qr"``, ``"qz"``. PHYSICS.md gives the formulas.
+    """
+
+
+# ---------------------------------------------------------------------- partition
+@hookspec(firstresult=True)
+def xpcs_partition(maps: dict[str, np.ndarray], mask: np.ndarray, spec: Any) -> dict[str, Any]:
+    """Assign each pixel to a bin of a one- or two-map partition.
+
+    ``maps`` holds float64 (H, W) maps by name (as returned by ``xpcs_compute_qmap``);
+    ``mask`` is a bool (H, W) array, True = good pixel; ``spec`` is an
+    :class:`xpcs_core.partition.PartitionSpec` (map names, bin counts, linear/log,
+    ranges, phi offset and fold). Returns at least ``"natural_index"``: int64 (H, W),
+    the 0-based natural bin index i0·n1 + i1 of each pixel, −1 for masked or
+    out-of-range pixels, and ``"edges"``: a list of float64 edge arrays, one per map.
+    The core compresses natural indices to labels 1..K. Must agree with the NumPy
+    reference bit for bit.
+    """
+
+
+@hookspec(firstresult=True)
+def xpcs_binned_mean(data: Any, labels: np.ndarray, n_labels: int) -> tuple[Any, Any]:
+    """Mean of ``data`` over the pixels of each label.
+
+    ``data``: (..., H, W) or (..., N) float array (an image or a stack of frames);
+    ``labels``: int array of the trailing shape of ``data``, 0 = not used, 1..n_labels.
+    Returns ``(means, counts)``: ``means`` (..., n_labels) float64 (NaN for an empty
+    label), ``counts`` (n_labels,) int64 pixel counts. Label 0 never contributes.
+    """
+
+
+# ---------------------------------------------------------------------- fitting
+@hookspec(firstresult=True)
+def xpcs_fit_lsq(problem: Any) -> Any:
+    """Weighted, bounded nonlinear least squares of one g2 model, all q-bins at once.
+
+    ``problem`` is an :class:`xpcs_core.fitting.FitProblem`: the model (from the model
+    registry), ``t`` (n_tau,) seconds, ``g2`` and ``g2_err`` (n_tau, n_bins) with NaN
+    where a point is excluded, starting values, lower/upper bounds and fixed values per
+    parameter and bin. Returns an :class:`xpcs_core.fitting.LsqSolution` with per-bin
+    values, errors (covariance as ``curve_fit(absolute_sigma=True)``), chi2, success
+    flags and messages. A bin that fails is flagged; the others still fit.
+    """
+
+
+@hookspec(firstresult=True)
+def xpcs_sample_posterior(problem: Any, start: Any, settings: Any) -> Any:
+    """Draw posterior samples of the g2 model parameters for all q-bins.
+
+    ``problem`` as for ``xpcs_fit_lsq``; ``start`` the least-squares solution (chains
+    start there); ``settings`` an :class:`xpcs_core.fitting.SamplerSettings` (chains,
+    warm-up, draws, seed, progress callback, cancel event). Priors and likelihood are
+    those of PHYSICS.md. Returns an :class:`xpcs_core.fitting.PosteriorDraws`: draws
+    (chain, draw, bin) per free parameter plus sampler statistics (divergences,
+    energy) where the sampler has them.
+    """
+
+
+# -------------------------------------------------------------------- correlation
+@hookspec(firstresult=True)
+def xpcs_multitau(frames: Any, n_levels: int | None) -> dict[str, Any]:
+    """Multi-tau correlation of a block of frames, per pixel.
+
+    ``frames``: (n_frames, n_pix) float array (one chunk of pixels, all frames).
+    Lags follow PHYSICS.md (1..8, then 4 per level). Returns ``"delays"`` (n_tau,)
+    int64 frame lags and ``"G2"``, ``"IP"``, ``"IF"``: (n_tau, n_pix) float64 averages
+    ⟨I(t)I(t+τ)⟩, ⟨I(t)⟩, ⟨I(t+τ)⟩ over the frames that have a partner.
+    """
+
+
+@hookspec(firstresult=True)
+def xpcs_twotime(frames: Any) -> Any:
+    """Two-time correlation of the pixels of one bin.
+
+    ``frames``: (n_frames, n_pix) float array (already normalised per pixel if wanted).
+    Returns C2 (n_frames, n_frames) float64,
+    C2(t1, t2) = ⟨I(t1)I(t2)⟩_p / (⟨I(t1)⟩_p⟨I(t2)⟩_p).
+    """
+
+
+# ---------------------------------------------------------------------- families
+HOOK_FAMILIES: dict[str, tuple[str, ...]] = {
+    "info": ("xpcs_backend_info", "xpcs_backend_load"),
+    "arrays": ("xpcs_array_namespace", "xpcs_to_device", "xpcs_to_numpy"),
+    "qmap": ("xpcs_compute_qmap",),
+    "partition": ("xpcs_partition", "xpcs_binned_mean"),
+    "lsq": ("xpcs_fit_lsq",),
+    "posterior": ("xpcs_sample_posterior",),
+    "multitau": ("xpcs_multitau",),
+    "twotime": ("xpcs_twotime",),
+}
+"""Hook names by family; a backend's capabilities are the families it implements."""
+
+OP_HOOKS: tuple[str, ...] = tuple(
+    h for fam, hooks in HOOK_FAMILIES.items() if fam != "info" for h in hooks
+)

@@ -1,0 +1,211 @@
+"""Discovery and registration of backend plugins (pluggy + entry points).
+
+Entry points of the group ``xpcs_core.backends`` are scanned once per process and
+cached. Each plugin module is imported (plugin modules are light: they import their
+heavy library only on first use) and registered with one pluggy ``PluginManager``.
+A plugin that fails to import, to register or to describe itself is kept with its
+error and never takes the application down, unless ``XPCS_STRICT_PLUGINS=1``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import logging
+import threading
+import traceback
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from xpcs_core import config, hookspecs
+from xpcs_core.backend_info import BackendInfo
+from xpcs_core.errors import BackendUnavailable, XpcsBackendError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Plugin:
+    """One discovered plugin: where it came from, and whether it loaded."""
+
+    name: str
+    entry_point: str
+    distribution: str | None = None
+    distribution_version: str | None = None
+    module: ModuleType | None = None
+    info: BackendInfo | None = None
+    error: str | None = None
+    exception: BaseException | None = None
+    traceback: str | None = None
+    _loaded_devices: list[str] | None = field(default=None, repr=False)
+    _load_failure: str | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """Registered and described itself."""
+        return self.module is not None and self.info is not None and self.error is None
+
+    @property
+    def available(self) -> bool:
+        """Can compute here, as far as known without importing its heavy library."""
+        return self.ok and bool(self.info.available) and self._load_failure is None
+
+    @property
+    def reason(self) -> str | None:
+        if self.error:
+            return f"failed to load: {self.error}"
+        if self._load_failure:
+            return self._load_failure
+        return None if self.info is None or self.info.available else self.info.reason
+
+    @property
+    def priority(self) -> int:
+        return self.info.priority if self.info else -(10**9)
+
+
+class Registry:
+    """All discovered plugins and the pluggy manager they are registered with."""
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.plugins: dict[str, Plugin] = {}
+        self._callers: dict[tuple[str, str], Any] = {}
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ discovery
+    def discover(self) -> None:
+        disabled = set(config.disabled_plugins())
+        strict = config.strict_plugins()
+        seen: set[str] = set()
+        for ep in sorted(
+            importlib.metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP), key=lambda e: e.name
+        ):
+            name = ep.name.lower()
+            if name in seen:  # the same distribution found twice on sys.path
+                continue
+            seen.add(name)
+            if name in disabled:
+                log.info("plugin %r disabled by XPCS_DISABLE_PLUGINS", name)
+                continue
+            dist = getattr(ep, "dist", None)
+            plugin = Plugin(
+                name=name,
+                entry_point=ep.value,
+                distribution=dist.metadata["Name"] if dist is not None else None,
+                distribution_version=dist.version if dist is not None else None,
+            )
+            self.plugins[name] = plugin
+            try:
+                self._load(plugin, ep)
+            except Exception as exc:  # a broken plugin must not take the app down
+                plugin.module = None
+                plugin.exception = exc
+                plugin.error = f"{type(exc).__name__}: {exc}"
+                plugin.traceback = traceback.format_exc()
+                if self.pm.has_plugin(name):
+                    self.pm.unregister(name=name)
+                if strict:
+                    raise XpcsBackendError(
+                        f"plugin {name!r} ({ep.value}) failed to load: {plugin.error}"
+                    ) from exc
+                log.warning("plugin %r (%s) failed to load: %s", name, ep.value, plugin.error)
+
+    def _load(self, plugin: Plugin, ep: importlib.metadata.EntryPoint) -> None:
+        module = ep.load()
+        if not isinstance(module, ModuleType):
+            module = importlib.import_module(module.__module__)
+        self.pm.register(module, name=plugin.name)
+        plugin.module = module
+        unknown = [
+            impl.function.__name__
+            for hook in self.pm.hook.__dict__.values()
+            if isinstance(hook, pluggy.HookCaller) and hook.spec is None
+            for impl in hook.get_hookimpls()
+            if impl.plugin_name == plugin.name
+        ]
+        if unknown:
+            raise XpcsBackendError(f"hooks not in the xpcs contract: {', '.join(sorted(unknown))}")
+        info = self.caller(plugin.name, "xpcs_backend_info")()
+        if not isinstance(info, BackendInfo):
+            raise XpcsBackendError("xpcs_backend_info did not return a BackendInfo")
+        plugin.info = info
+
+    # ------------------------------------------------------------------ hooks
+    def implements(self, name: str, hook: str) -> bool:
+        caller = getattr(self.pm.hook, hook, None)
+        return caller is not None and any(i.plugin_name == name for i in caller.get_hookimpls())
+
+    def caller(self, name: str, hook: str) -> Any:
+        """A hook caller that calls only plugin ``name``'s implementation."""
+        key = (name, hook)
+        with self._lock:
+            if key not in self._callers:
+                others = [p for n, p in self.pm.list_name_plugin() if n != name]
+                self._callers[key] = self.pm.subset_hook_caller(hook, remove_plugins=others)
+            return self._callers[key]
+
+    def capabilities(self, name: str) -> list[str]:
+        return [
+            fam
+            for fam, hooks in hookspecs.HOOK_FAMILIES.items()
+            if any(self.implements(name, h) for h in hooks)
+        ]
+
+    def ensure_loaded(self, name: str) -> list[str]:
+        """Import the plugin's heavy library once (``xpcs_backend_load``); return its devices.
+
+        Raises :class:`BackendUnavailable` (cached) when it cannot run here.
+        """
+        plugin = self.plugins[name]
+        with self._lock:
+            if plugin._load_failure is not None:
+                raise BackendUnavailable(f"backend {name!r} is unavailable: {plugin._load_failure}")
+            if plugin._loaded_devices is None:
+                devices: list[str] | None = None
+                if self.implements(name, "xpcs_backend_load"):
+                    try:
+                        devices = self.caller(name, "xpcs_backend_load")()
+                    except BackendUnavailable as exc:
+                        plugin._load_failure = str(exc)
+                        raise BackendUnavailable(f"backend {name!r} is unavailable: {exc}") from exc
+                    except Exception as exc:
+                        plugin._load_failure = f"{type(exc).__name__}: {exc}"
+                        raise BackendUnavailable(
+                            f"backend {name!r} failed to start: {plugin._load_failure}"
+                        ) from exc
+                plugin._loaded_devices = list(devices or plugin.info.devices)
+            return plugin._loaded_devices
+
+
+_registry: Registry | None = None
+_registry_lock = threading.Lock()
+
+
+def registry() -> Registry:
+    """The process-wide registry; entry points are scanned on first call only."""
+    global _registry
+    with _registry_lock:
+        if _registry is None:
+            reg = Registry()
+            reg.discover()
+            _registry = reg
+        return _registry
+
+
+def reset_registry() -> None:
+    """Forget the cached registry (tests, or after installing a plugin at run time)."""
+    global _registry
+    with _registry_lock:
+        _registry = None
+
+
+def hook_family(hook: str) -> str:
+    """The family (capability) a hook belongs to."""
+    for fam, hooks in hookspecs.HOOK_FAMILIES.items():
+        if hook in hooks:
+            return fam
+    raise XpcsBackendError(f"unknown hook {hook!r}")
