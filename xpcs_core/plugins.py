@@ -9,13 +9,12 @@ error and never takes the application down, unless ``XPCS_STRICT_PLUGINS=1``.
 
 from __future__ import annotations
 
-import importlib
 import importlib.metadata
 import logging
 import threading
 import traceback
 from dataclasses import dataclass, field
-from types import ModuleType
+from collections.abc import Callable
 from typing import Any
 
 import pluggy
@@ -35,7 +34,7 @@ class Plugin:
     entry_point: str
     distribution: str | None = None
     distribution_version: str | None = None
-    module: ModuleType | None = None
+    module: Any = None
     info: BackendInfo | None = None
     error: str | None = None
     exception: BaseException | None = None
@@ -92,34 +91,59 @@ class Registry:
                 log.info("plugin %r disabled by XPCS_DISABLE_PLUGINS", name)
                 continue
             dist = getattr(ep, "dist", None)
-            plugin = Plugin(
-                name=name,
+            self.add(
+                name,
+                ep.load,
                 entry_point=ep.value,
                 distribution=dist.metadata["Name"] if dist is not None else None,
                 distribution_version=dist.version if dist is not None else None,
+                strict=strict,
             )
-            self.plugins[name] = plugin
-            try:
-                self._load(plugin, ep)
-            except Exception as exc:  # a broken plugin must not take the app down
-                plugin.module = None
-                plugin.exception = exc
-                plugin.error = f"{type(exc).__name__}: {exc}"
-                plugin.traceback = traceback.format_exc()
-                if self.pm.has_plugin(name):
-                    self.pm.unregister(name=name)
-                if strict:
-                    raise XpcsBackendError(
-                        f"plugin {name!r} ({ep.value}) failed to load: {plugin.error}"
-                    ) from exc
-                log.warning("plugin %r (%s) failed to load: %s", name, ep.value, plugin.error)
 
-    def _load(self, plugin: Plugin, ep: importlib.metadata.EntryPoint) -> None:
-        module = ep.load()
-        if not isinstance(module, ModuleType):
-            module = importlib.import_module(module.__module__)
-        self.pm.register(module, name=plugin.name)
-        plugin.module = module
+    def add(
+        self,
+        name: str,
+        load: Callable[[], Any],
+        *,
+        entry_point: str = "",
+        distribution: str | None = None,
+        distribution_version: str | None = None,
+        strict: bool = False,
+    ) -> Plugin:
+        """Register the plugin object returned by ``load()`` (a module or any object with hookimpls).
+
+        Entry points come through here; so can a backend registered at run time
+        (a notebook, a test). A failure is kept on the returned :class:`Plugin`.
+        """
+        plugin = Plugin(
+            name=name,
+            entry_point=entry_point,
+            distribution=distribution,
+            distribution_version=distribution_version,
+        )
+        self.plugins[name] = plugin
+        try:
+            self._register(plugin, load())
+        except Exception as exc:  # a broken plugin must not take the app down
+            plugin.module = None
+            plugin.info = None
+            plugin.exception = exc
+            plugin.error = f"{type(exc).__name__}: {exc}"
+            plugin.traceback = traceback.format_exc()
+            if self.pm.has_plugin(name):
+                self.pm.unregister(name=name)
+            self._callers.clear()
+            if strict:
+                raise XpcsBackendError(
+                    f"plugin {name!r} ({entry_point or 'run-time'}) failed to load: {plugin.error}"
+                ) from exc
+            log.warning("plugin %r (%s) failed to load: %s", name, entry_point, plugin.error)
+        return plugin
+
+    def _register(self, plugin: Plugin, obj: Any) -> None:
+        self.pm.register(obj, name=plugin.name)
+        self._callers.clear()
+        plugin.module = obj
         unknown = [
             impl.function.__name__
             for hook in self.pm.hook.__dict__.values()
@@ -129,6 +153,8 @@ class Registry:
         ]
         if unknown:
             raise XpcsBackendError(f"hooks not in the xpcs contract: {', '.join(sorted(unknown))}")
+        if not self.implements(plugin.name, "xpcs_backend_info"):
+            raise XpcsBackendError("the plugin does not implement xpcs_backend_info")
         info = self.caller(plugin.name, "xpcs_backend_info")()
         if not isinstance(info, BackendInfo):
             raise XpcsBackendError("xpcs_backend_info did not return a BackendInfo")
@@ -209,3 +235,14 @@ def hook_family(hook: str) -> str:
         if hook in hooks:
             return fam
     raise XpcsBackendError(f"unknown hook {hook!r}")
+
+
+def register_backend(name: str, plugin: Any) -> Plugin:
+    """Register a backend object (with hookimpls) at run time, without an entry point.
+
+    Raises :class:`XpcsBackendError` when it does not describe itself correctly.
+    """
+    entry = registry().add(name.lower(), lambda: plugin, entry_point="run-time")
+    if entry.error:
+        raise XpcsBackendError(f"backend {name!r} could not be registered: {entry.error}")
+    return entry

@@ -1,0 +1,96 @@
+"""The ``xpcs`` command line: version, help, backends, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import run_xpcs
+
+BACKEND_KEYS = {"name", "distribution", "version", "available", "reason", "capabilities",
+                "devices", "priority", "active", "error"}
+
+
+def test_version():
+    res = run_xpcs("--version")
+    assert res.returncode == 0
+    assert "0.1.0" in res.stdout
+
+
+def test_help_lists_commands():
+    res = run_xpcs("--help")
+    assert res.returncode == 0
+    for cmd in ("backends", "demo"):
+        assert cmd in res.stdout
+
+
+def test_backends_json_schema():
+    res = run_xpcs("backends", "--json")
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    assert isinstance(rows, list) and rows
+    for row in rows:
+        assert set(row) == BACKEND_KEYS
+        assert isinstance(row["available"], bool) and isinstance(row["active"], bool)
+        assert isinstance(row["capabilities"], list) and isinstance(row["devices"], list)
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["numpy"]["available"] and "arrays" in by_name["numpy"]["capabilities"]
+    assert by_name["numpy"]["distribution"] == "xpcs-numpy"
+    assert [r["name"] for r in rows if r["active"]] == ["jax"]
+    assert by_name["jax"]["devices"][0] == "cpu"
+
+
+def test_backends_table():
+    res = run_xpcs("backends", env={"COLUMNS": "160"})
+    assert res.returncode == 0
+    for name in ("numpy", "jax", "cupy"):
+        assert name in res.stdout
+    assert "active backend: jax" in res.stdout
+
+
+def test_backends_respects_env():
+    res = run_xpcs("backends", "--json", env={"XPCS_USE_JAX": "false"})
+    active = [r["name"] for r in json.loads(res.stdout) if r["active"]]
+    assert active == ["numpy"]
+
+
+def test_third_party_in_cli(third_party_site):
+    res = run_xpcs("backends", "--json", pythonpath=third_party_site, env={"XPCS_BACKEND": "toy"})
+    assert res.returncode == 0, res.stderr
+    rows = {r["name"]: r for r in json.loads(res.stdout)}
+    assert rows["toy"]["active"] and rows["toy"]["available"]
+    assert rows["toy"]["distribution"] == "xpcs-toy"
+    assert rows["broken"]["available"] is False
+    assert "unobtainium" in rows["broken"]["error"]
+    plain = run_xpcs("backends", pythonpath=third_party_site, env={"COLUMNS": "160"})
+    assert plain.returncode == 0
+    assert "broken: load error" in plain.stdout and "unobtainium" in plain.stdout
+
+
+def test_unknown_command_is_usage_error():
+    res = run_xpcs("frobnicate")
+    assert res.returncode == 2
+    assert "No such command" in res.stderr
+
+
+def test_unknown_option_is_usage_error():
+    assert run_xpcs("backends", "--bogus").returncode == 2
+
+
+def test_bad_env_value_exit_2_one_line():
+    res = run_xpcs("backends", env={"XPCS_USE_JAX": "perhaps"})
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "XPCS_USE_JAX='perhaps'" in lines[0]
+    assert "Traceback" not in res.stderr
+
+
+def test_debug_shows_traceback():
+    res = run_xpcs("--debug", "backends", env={"XPCS_USE_JAX": "perhaps"})
+    assert res.returncode != 0
+    assert "Traceback" in res.stderr
+
+
+def test_demo_runs_on_numpy_and_jax():
+    res = run_xpcs("demo", timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "numpy" in res.stdout and "jax" in res.stdout
