@@ -29,6 +29,14 @@ _LAZY: dict[str, str] = {
     "Backend": "xpcs_core.backends",
     "BackendInfo": "xpcs_core.backend_info",
     "Provenance": "xpcs_core.backend_info",
+    "open_result": "xpcs_core.io.result",
+    "XpcsResult": "xpcs_core.io.result",
+    "write_result": "xpcs_core.io.writer",
+    "atomic_h5": "xpcs_core.io.atomic",
+    "QmapGroup": "xpcs_core.io.qmap_group",
+    "PartitionData": "xpcs_core.io.qmap_group",
+    "read_qmap_group": "xpcs_core.io.qmap_group",
+    "write_qmap_group": "xpcs_core.io.qmap_group",
 }
 
 __all__ = [

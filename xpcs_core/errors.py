@@ -39,3 +39,8 @@ class OpNotImplemented(XpcsBackendError):
 
 class XpcsCancelled(XpcsError):
     """A long job was cancelled by the user."""
+
+
+class XpcsFormatWarning(UserWarning):
+    """A file is readable but something in it is suspicious or missing (e.g. a dangling
+    external link to optional data). Emitted with :func:`warnings.warn`."""
