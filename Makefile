@@ -13,8 +13,10 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml plugins/xpcs_numpy/pyproject.toml plugins/xpcs_jax/pyproject.toml plugins/xpcs_cupy/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade "pip>=24"
-	$(PY) -m pip install -q -e ".[test,gui]" -e plugins/xpcs_numpy -e plugins/xpcs_jax -e "plugins/xpcs_cupy[cuda12]"
+	@echo "installing xpcs-core and the numpy, jax and cupy plugins into $(VENV) (log: $(VENV)/install.log)"
+	@( $(PY) -m pip install --upgrade "pip>=24" && \
+	   $(PY) -m pip install -e ".[test,gui]" -e plugins/xpcs_numpy -e plugins/xpcs_jax -e "plugins/xpcs_cupy[cuda12]" \
+	 ) > $(VENV)/install.log 2>&1 || { tail -n 40 $(VENV)/install.log; exit 1; }
 	touch $@
 
 demo: $(STAMP)
