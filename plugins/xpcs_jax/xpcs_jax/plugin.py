@@ -5,3 +5,4 @@ No module listed here may import jax at import time; they call
 """
 
 from xpcs_jax.arrays import *  # noqa: F401,F403  info, load, array ops
+from xpcs_jax.correlation import *  # noqa: F401,F403  multi-tau, two-time

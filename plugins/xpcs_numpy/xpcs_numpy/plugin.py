@@ -1,3 +1,4 @@
 """Entry point of the numpy backend: gathers the hookimpls of each family module."""
 
 from xpcs_numpy.arrays import *  # noqa: F401,F403  info + array ops
+from xpcs_numpy.correlation import *  # noqa: F401,F403  multi-tau, two-time
