@@ -20,6 +20,8 @@ from xpcs_core.errors import XpcsError, XpcsInputError
 COMMANDS: dict[str, str] = {
     "backends": "xpcs_core.cli.backends:backends",
     "demo": "xpcs_core.cli.demo:demo",
+    "info": "xpcs_core.cli.info:info",
+    "simulate": "xpcs_core.cli.simulate:simulate",
 }
 
 

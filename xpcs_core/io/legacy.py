@@ -9,15 +9,18 @@ the per-label values.
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 
 import h5py
 import numpy as np
 
-from xpcs_core.errors import XpcsFormatError, XpcsFormatWarning
+from xpcs_core.errors import XpcsFormatError
 from xpcs_core.io._h5util import attr_str, get_dataset, read_array, read_scalar
 from xpcs_core.io.qmap_group import PartitionData
+
+log = logging.getLogger(__name__)
 
 #: unit attribute -> factor to metres
 _LENGTH_UNITS = {"m": 1.0, "meter": 1.0, "metre": 1.0, "mm": 1e-3, "millimeter": 1e-3,
@@ -27,7 +30,8 @@ _LENGTH_UNITS = {"m": 1.0, "meter": 1.0, "metre": 1.0, "mm": 1e-3, "millimeter":
 def read_length_m(f: h5py.File, key: str, path: object, *, mm_above: float,
                   required: bool = True) -> float | None:
     """A length in metres. Uses the ``units``/``unit`` attribute when present; without
-    one, a value above ``mm_above`` cannot be metres and is taken as mm (with a warning)."""
+    one, a value above ``mm_above`` cannot be metres and is taken as mm (legacy files
+    commonly store mm without a unit)."""
     value = read_scalar(f, key, path, positive=True, required=required)
     if value is None:
         return None
@@ -39,8 +43,8 @@ def read_length_m(f: h5py.File, key: str, path: object, *, mm_above: float,
             raise XpcsFormatError(path, f"unknown length unit {unit!r}", key)
         return value * factor
     if value > mm_above:
-        warnings.warn(f"{path}: {key}: {value} has no unit and is too large for metres; "
-                      "reading it as millimetres", XpcsFormatWarning, stacklevel=3)
+        log.info("%s: %s: %g has no unit and is too large for metres; reading it as mm",
+                 path, key, value)
         return value * 1e-3
     return value
 

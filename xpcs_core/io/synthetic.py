@@ -2,7 +2,8 @@
 
 The sample is Brownian: ``g2(q, t) = 1 + contrast * exp(-2 * D * q**2 * t)`` for every
 dynamic bin (q = the bin centre), with seeded Gaussian noise of a realistic size.
-Defaults (all overridable, see :class:`SyntheticSpec`):
+Defaults (all overridable, see :class:`SyntheticSpec`; ``SyntheticSpec.for_shape`` keeps
+the q range on another detector size by scaling the pixel size):
 
 ======================  ===========================================================
 energy                  10 keV (λ = 1.2398 Å)
@@ -96,6 +97,18 @@ class SyntheticSpec:
     twotime_frames: int = 400
     seed: int = 0
     extra_metadata: dict[str, Meta] = field(default_factory=dict)
+
+    @classmethod
+    def for_shape(cls, shape: tuple[int, int], **overrides: object) -> SyntheticSpec:
+        """Defaults for another detector shape: the beam centre keeps its relative place and
+        the pixel size scales with 512 / min(H, W), so the same q range is covered."""
+        h, w = int(shape[0]), int(shape[1])
+        scale = 512 / min(h, w)
+        base: dict[str, object] = {
+            "shape": (h, w), "beam_center_x": 200.0 / 512 * w, "beam_center_y": 180.0 / 512 * h,
+            "pixel_size": 75e-6 * scale,
+        }
+        return cls(**{**base, **overrides})  # type: ignore[arg-type]
 
 
 def _compress(natural: np.ndarray, used: np.ndarray, n_natural: int) -> tuple[np.ndarray, np.ndarray]:
