@@ -1,0 +1,84 @@
+"""Q-map, partition and binned-mean hooks of the JAX backend.
+
+The kernels of :mod:`xpcs_core.kernels` are jit-compiled once per geometry kind and
+shape (partition steps: once per map count and static options); every array and scalar
+goes in as an argument, never as a closed-over constant. jax is imported on first use
+through :func:`xpcs_jax.runtime.jax_module` (float64 on, device chosen).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from xpcs_core.hookspecs import hookimpl
+from xpcs_core.kernels import partition, qmap
+
+from xpcs_jax.runtime import device, jax_module
+
+__all__ = ["xpcs_compute_qmap", "xpcs_partition", "xpcs_binned_mean"]
+
+_lock = threading.Lock()
+_compiled: dict[str, Callable[..., Any]] = {}
+
+
+def _jitted(name: str, fn: Callable[..., Any], static: tuple[str, ...]) -> Callable[..., Any]:
+    """``jax.jit(fn bound to jax.numpy)`` built once per process (jax caches per shape)."""
+    with _lock:
+        if name not in _compiled:
+            jax = jax_module()
+            import jax.numpy as jnp
+
+            _compiled[name] = jax.jit(functools.partial(fn, jnp), static_argnames=static)
+        return _compiled[name]
+
+
+def _to_device(array: Any) -> Any:
+    return jax_module().device_put(array, device())
+
+
+@hookimpl
+def xpcs_compute_qmap(geometry: Any) -> dict[str, Any]:
+    kind, static, values = qmap.arguments(geometry)
+    fn = _jitted(f"qmap_{kind}", qmap.KERNELS[kind], tuple(static))
+    return fn(**static, **values)
+
+
+@hookimpl
+def xpcs_partition(maps: dict[str, np.ndarray], mask: np.ndarray, spec: Any) -> dict[str, Any]:
+    prepare = _jitted("partition_prepare", partition.prepare,
+                      ("phi_index", "fold", "wrap", "positive"))
+    assign = _jitted("partition_assign", partition.assign, ("counts",))
+    return partition.run_partition(
+        jax_module().numpy, maps, mask, spec, to_device=_to_device, to_host=np.asarray,
+        prepare_fn=prepare, assign_fn=assign,
+    )
+
+
+def _binned_mean(jnp: Any, data: Any, labels: Any, n_labels: int) -> tuple[Any, Any]:
+    """(F, N) stack, (N,) labels -> (F, K) means, (K,) counts; one segment_sum per frame."""
+    import jax
+
+    segments = n_labels + 1
+
+    def frame_sums(frame: Any) -> Any:
+        return jax.ops.segment_sum(frame.astype(jnp.float64), labels, num_segments=segments)
+
+    sums = jax.vmap(frame_sums)(data)[:, 1:]
+    counts = jax.ops.segment_sum(jnp.ones(labels.shape, jnp.int64), labels, num_segments=segments)[1:]
+    safe = jnp.where(counts > 0, counts, 1).astype(jnp.float64)
+    return jnp.where(counts > 0, sums / safe, jnp.nan), counts
+
+
+@hookimpl
+def xpcs_binned_mean(data: Any, labels: np.ndarray, n_labels: int) -> tuple[Any, Any]:
+    fn = _jitted("binned_mean", _binned_mean, ("n_labels",))
+    labels = np.asarray(labels)
+    lead = tuple(np.shape(data)[: np.ndim(data) - labels.ndim])
+    flat = _to_device(np.asarray(data)).reshape(-1, labels.size)
+    means, counts = fn(flat, _to_device(labels.reshape(-1)), n_labels=int(n_labels))
+    return means.reshape(*lead, n_labels), counts

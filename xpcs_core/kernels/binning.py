@@ -1,0 +1,100 @@
+"""Per-bin sums and means of an image or a stack of frames, as a sparse matrix product.
+
+The label map defines a (K, N) 0/1 matrix S (row k-1 selects the pixels of label k);
+the per-bin sums of a (F, N) stack X are (S · Xᵀ)ᵀ. The pixel axis is processed in
+chunks: each chunk of Xᵀ is made contiguous in float64 (small enough to stay in cache
+on a CPU, the whole array on a GPU) and multiplied by the chunk's columns of S, stored
+CSC so that a chunk is just a slice of ``indptr``. Sums accumulate in float64, so the
+result does not depend on the input dtype's precision.
+
+Written once for NumPy + ``scipy.sparse`` and CuPy + ``cupyx.scipy.sparse``: pass the
+array namespace ``xp`` and the matching ``sparse`` module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:  # the compiled product of scipy.sparse, called directly to skip per-chunk overhead
+    from scipy.sparse._sparsetools import csc_matvecs as _np_csc_matvecs
+except ImportError:  # pragma: no cover - a future scipy without it takes the public path
+    _np_csc_matvecs = None
+
+
+class LabelMatrix:
+    """The CSC structure of the (K, N) selection matrix of a flat label array.
+
+    ``labels``: (N,) ints, 0 = unused, 1..K. Column j holds a single 1 at row
+    ``labels[j] - 1`` (none when the label is 0).
+    """
+
+    def __init__(self, xp: Any, labels: Any, n_labels: int) -> None:
+        self.xp = xp
+        self.n_labels = int(n_labels)
+        self.n_pixels = int(labels.shape[0])
+        used = labels > 0
+        self.indptr = xp.zeros(self.n_pixels + 1, dtype=xp.int32)
+        self.indptr[1:] = xp.cumsum(used.astype(xp.int32))
+        self.indices = (labels[used] - 1).astype(xp.int32)
+        self.values = xp.ones(self.indices.shape[0], dtype=xp.float64)
+
+    def counts(self) -> Any:
+        """(K,) int64 pixels per label."""
+        xp = self.xp
+        return xp.bincount(self.indices, minlength=self.n_labels).astype(xp.int64)
+
+    def column_block(self, sparse: Any, start: int, stop: int) -> Any:
+        """Columns ``start:stop`` of S as a ``sparse.csc_matrix`` (K, stop - start)."""
+        p0, p1 = int(self.indptr[start]), int(self.indptr[stop])
+        return sparse.csc_matrix(
+            (self.values[p0:p1], self.indices[p0:p1], self.indptr[start : stop + 1] - p0),
+            shape=(self.n_labels, stop - start),
+        )
+
+
+def binned_sums(xp: Any, sparse: Any, data: Any, matrix: LabelMatrix,
+                chunk: int | None = None) -> Any:
+    """(F, K) float64 sums over the pixels of each label of a (F, N) stack ``data``.
+
+    ``chunk`` pixels are processed at a time (``None``: all at once, best on a GPU).
+    """
+    n_frames, n_pix = data.shape
+    if n_pix != matrix.n_pixels:
+        raise ValueError(f"data has {n_pix} pixels, labels {matrix.n_pixels}")
+    chunk = n_pix if not chunk else int(chunk)
+    acc = xp.zeros((matrix.n_labels, n_frames), dtype=xp.float64)
+    fast = xp.__name__ == "numpy" and _np_csc_matvecs is not None
+    block = xp.empty((min(chunk, n_pix), n_frames), dtype=xp.float64) if fast else None
+    for start in range(0, n_pix, chunk):
+        stop = min(n_pix, start + chunk)
+        if fast:
+            view = block[: stop - start]
+            view[...] = data[:, start:stop].T  # transpose + cast, in cache
+            p0, p1 = int(matrix.indptr[start]), int(matrix.indptr[stop])
+            _np_csc_matvecs(
+                matrix.n_labels, stop - start, n_frames,
+                matrix.indptr[start : stop + 1] - p0, matrix.indices[p0:p1],
+                matrix.values[p0:p1], view.reshape(-1), acc.reshape(-1),
+            )
+        else:
+            cols = xp.asarray(data[:, start:stop].T, dtype=xp.float64)
+            acc += matrix.column_block(sparse, start, stop) @ cols
+    return acc.T
+
+
+def means_from_sums(xp: Any, sums: Any, counts: Any) -> Any:
+    """``sums / counts`` along the last axis; NaN where a label has no pixel."""
+    safe = xp.where(counts > 0, counts, 1).astype(xp.float64)
+    return xp.where(counts > 0, sums / safe, xp.nan)
+
+
+def binned_mean(xp: Any, sparse: Any, data: Any, labels: Any, n_labels: int,
+                chunk: int | None = None) -> tuple[Any, Any]:
+    """Hook body: ``(means (..., K) float64, counts (K,) int64)`` of ``data`` (..., *labels.shape)."""
+    labels = xp.asarray(labels)
+    data = xp.asarray(data)
+    lead = tuple(data.shape[: data.ndim - labels.ndim])
+    matrix = LabelMatrix(xp, labels.reshape(-1), n_labels)
+    sums = binned_sums(xp, sparse, data.reshape(-1, labels.size), matrix, chunk=chunk)
+    counts = matrix.counts()
+    return means_from_sums(xp, sums, counts).reshape(*lead, n_labels), counts
