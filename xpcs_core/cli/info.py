@@ -22,7 +22,7 @@ def _fmt(value: object) -> str:
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @backend_option
 @json_option
 def info(file: Path, backend: str | None, as_json: bool) -> None:

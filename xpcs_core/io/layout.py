@@ -102,12 +102,21 @@ def detect_layout(f: h5py.File, path: object) -> str:
     )
 
 
+def has_link(f: h5py.File, key: str) -> bool:
+    """Whether a link named ``key`` exists (even a dangling one)."""
+    try:
+        return f.get(key, getlink=True) is not None
+    except Exception:
+        return False
+
+
 def detect_analysis(f: h5py.File, layout: str) -> list[str]:
-    """Analysis kinds present, in the order ("multitau", "twotime")."""
+    """Analysis kinds present, in the order ("multitau", "twotime"). A dangling link counts
+    as present, so that reading it reports the broken link."""
     keys = NEXUS_KEYS if layout == NEXUS else LEGACY_KEYS
     found = []
-    if _exists(f, keys["g2"]):  # type: ignore[arg-type]
+    if has_link(f, keys["g2"]):  # type: ignore[arg-type]
         found.append(MULTITAU)
-    if _exists(f, keys["c2_group"]):  # type: ignore[arg-type]
+    if has_link(f, keys["c2_group"]):  # type: ignore[arg-type]
         found.append(TWOTIME)
     return found

@@ -40,6 +40,7 @@ from xpcs_core.io.layout import (
     TWOTIME,
     detect_analysis,
     detect_layout,
+    has_link,
 )
 from xpcs_core.io.legacy import legacy_mask, read_legacy_partition, read_length_m
 from xpcs_core.io.qmap_group import QmapGroup, read_qmap_group
@@ -193,8 +194,7 @@ class XpcsResult:
     # ---------------------------------------------------------------- validation
     def validate(self) -> None:
         """Check everything that can be checked without reading the large arrays."""
-        has_mt_group = self.layout == NEXUS and self.file.get("/xpcs/multitau") is not None or (
-            self.layout == LEGACY and self.file.get("/exchange/tau", getlink=True) is not None)
+        has_mt_group = has_link(self.file, "/xpcs/multitau" if self.layout == NEXUS else "/exchange/tau")
         if not self.analysis or (has_mt_group and MULTITAU not in self.analysis):
             raise self._error("g2", "required dataset is missing (no multi-tau g2"
                               + ("" if has_mt_group else " and no two-time correlation maps") + ")")
@@ -246,15 +246,7 @@ class XpcsResult:
         names = self._c2_names
         if not names:
             raise self._error("c2_group", "holds no correlation maps")
-        sizes = set()
-        for name in names:
-            ds = get_dataset(self._c2_group, name, self.path)
-            if ds is None:
-                continue
-            check_kind(ds, "number", self.path, ds.name)
-            if ds.ndim != 2 or ds.shape[0] != ds.shape[1] or ds.size == 0:
-                raise XpcsFormatError(self.path, f"expected a square (n, n) map, found {ds.shape}", ds.name)
-            sizes.add(ds.shape[0])
+        sizes = {self._c2_dataset(i).shape[0] for i in range(len(names))}
         if len(sizes) > 1:
             raise self._error("c2_group", f"maps of different sizes {sorted(sizes)}")
         bins = self.twotime_bins
@@ -347,7 +339,7 @@ class XpcsResult:
         if ds is not None and ds.ndim == 2:
             return int(ds.shape[1])
         if TWOTIME in self.analysis and self._c2_names:
-            return int(self._c2_group[self._c2_names[0]].shape[0])
+            return int(self._c2_dataset(0).shape[0])
         return None
 
     @cached_property
@@ -618,18 +610,29 @@ class XpcsResult:
             return bins.astype(np.int64).reshape(-1)
         return np.array([int(_C2_NAME.match(n).group(1)) for n in self._c2_names], dtype=np.int64)  # type: ignore[union-attr]
 
+    def _c2_dataset(self, index: int) -> h5py.Dataset:
+        """The ``index``-th C2 map dataset, checked to be a square numeric 2-D array."""
+        names = self._c2_names
+        if not 0 <= index < len(names):
+            raise self._error("c2_group", f"has {len(names)} correlation maps, no map number {index + 1}")
+        ds = get_dataset(self._c2_group, names[index], self.path)
+        if ds is None:
+            raise self._error("c2_group", f"map {names[index]} is missing")
+        check_kind(ds, "number", self.path, ds.name)
+        if ds.ndim != 2 or ds.shape[0] != ds.shape[1] or ds.size == 0:
+            raise XpcsFormatError(self.path, f"expected a square (n, n) map, found {ds.shape}", ds.name)
+        return ds
+
     def c2(self, label: int, *, full: bool = True) -> np.ndarray:
         """C2 map of dynamic ``label``: the full symmetric matrix rebuilt from the stored
         upper triangle (``full=False``: as stored)."""
         bins = self.twotime_bins.tolist()
         if label not in bins:
             raise XpcsInputError(f"{self.path}: no two-time map for bin {label} (have {bins})")
-        ds = get_dataset(self._c2_group, self._c2_names[bins.index(label)], self.path)
-        stored = read_dataset(ds, self.path)  # type: ignore[arg-type]
+        stored = read_dataset(self._c2_dataset(bins.index(label)), self.path)
         if not full:
             return stored
-        upper = np.triu(stored)
-        return upper + np.triu(stored, 1).T
+        return np.triu(stored) + np.triu(stored, 1).T
 
     @cached_property
     def twotime_stride_frame(self) -> int:
@@ -661,7 +664,7 @@ class XpcsResult:
     @property
     def twotime_tau(self) -> np.ndarray:
         """Delays of ``twotime_g2`` rows in seconds (0, dt, 2 dt, ...), dt = frame_time x stride x avg."""
-        n = int(self._c2_group[self._c2_names[0]].shape[0])
+        n = int(self._c2_dataset(0).shape[0])
         return np.arange(n) * self.frame_time * self.twotime_stride_frame * self.twotime_avg_frame
 
     # ------------------------------------------------------------------ summary
