@@ -172,7 +172,7 @@ class Geometry:
         (beam centre, detector shape); the kind is transmission unless the result
         says otherwise.
         """
-        from xpcs_core.qmap_io import geometry_from_result
+        from xpcs_core.qmap import geometry_from_result
 
         return geometry_from_result(result)
 

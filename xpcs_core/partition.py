@@ -159,18 +159,21 @@ class Binning:
 
 @dataclass
 class Partition:
-    """The static and dynamic partitions of one detector, with the mask and q-map used.
+    """The static and dynamic partitions of one detector, with the mask and geometry.
 
     ``static_to_dynamic`` (K_static,) gives the dynamic label holding each static label.
+    ``qmap`` holds the maps the partition was made from (None when read from a file
+    without maps); ``spec_*`` the settings (None when not known).
     """
 
     dynamic: Binning
     static: Binning
     mask: np.ndarray
-    qmap: QMap | None
-    spec_dynamic: PartitionSpec
-    spec_static: PartitionSpec
+    geometry: Geometry
     static_to_dynamic: np.ndarray
+    qmap: QMap | None = None
+    spec_dynamic: PartitionSpec | None = None
+    spec_static: PartitionSpec | None = None
     provenance: Provenance | None = None
     blemish: np.ndarray | None = field(default=None, repr=False)
 
@@ -178,27 +181,50 @@ class Partition:
     def shape(self) -> tuple[int, int]:
         return tuple(self.mask.shape)  # type: ignore[return-value]
 
+    def map_arrays(self, names: Sequence[str]) -> dict[str, np.ndarray]:
+        """Maps by name (computed with the NumPy backend if this partition has none)."""
+        if self.qmap is None:
+            self.qmap = compute_qmap(self.geometry, backend="numpy")
+        return {n: self.qmap[n] for n in names}
+
     def to_qmap_group(self, with_maps: bool = False) -> QmapGroup:
         """As a :class:`~xpcs_core.io.qmap_group.QmapGroup` (the ``/qmap`` group of FORMAT.md).
 
-        With ``with_maps`` the q-map's maps (``q``, ``phi``; ``qr``, ``qz`` for
+        With ``with_maps`` the float64 maps ``q``, ``phi`` (and ``qr``, ``qz`` for
         reflection) are attached as ``maps``.
         """
         from xpcs_core.io.qmap_group import QmapGroup
 
-        if self.qmap is None:
-            raise XpcsInputError("this partition has no geometry (it was read from a file)")
-        g = self.qmap.geometry
+        g = self.geometry
         dynamic, static = self.dynamic.to_partition_data(), self.static.to_partition_data()
         maps = {}
         if with_maps:
-            names = ("q", "phi", "qr", "qz") if g.kind == "reflection" else ("q", "phi")
-            maps = {n: self.qmap[n] for n in names}
+            maps = self.map_arrays(("q", "phi", "qr", "qz") if g.kind == "reflection" else ("q", "phi"))
         return QmapGroup(
             beam_center_x=g.beam_center_x, beam_center_y=g.beam_center_y,
             pixel_size=g.pixel_size_m, detector_distance=g.distance_m, energy=g.energy_kev,
             mask=self.mask, blemish=self.blemish, dynamic=dynamic, static=static,
             map_names=dynamic.names, map_units=dynamic.units, maps=maps,
+        )
+
+    @classmethod
+    def from_qmap_group(cls, group: QmapGroup, geometry: Geometry | None = None) -> Partition:
+        """From a q-map group read from a file; ``geometry`` defaults to transmission
+        with the group's beam centre, pixel size, distance, energy and mask shape."""
+        if geometry is None:
+            geometry = Geometry(
+                energy_kev=group.energy, distance_m=group.detector_distance,
+                pixel_size_m=group.pixel_size, beam_center_x=group.beam_center_x,
+                beam_center_y=group.beam_center_y, shape=group.shape,
+            )
+        maps = {k: np.asarray(v, dtype=np.float64) for k, v in group.maps.items()}
+        return cls(
+            dynamic=Binning.from_partition_data(group.dynamic),
+            static=Binning.from_partition_data(group.static),
+            mask=np.asarray(group.mask) != 0, geometry=geometry,
+            static_to_dynamic=group.static_to_dynamic(),
+            qmap=QMap(geometry, maps) if maps else None,
+            blemish=None if group.blemish is None else np.asarray(group.blemish) != 0,
         )
 
 
@@ -303,6 +329,7 @@ def make_partition(
     ranges: Mapping[str, Range] | None = None,
     q_min: float | None = None,
     q_max: float | None = None,
+    blemish: Any = None,
     backend: str | None = None,
 ) -> Partition:
     """Build the static and dynamic partitions of a detector.
@@ -320,6 +347,8 @@ def make_partition(
         phi_offset, phi_fold: see :class:`PartitionSpec`.
         ranges: ``{map name: (lo, hi)}`` limits (None = data min/max); ``q_min``/``q_max``
             set the limits of dim0.
+        blemish: optional (H, W) detector blemish map (non-zero = good); combined
+            with ``mask`` and kept in the partition (written as ``blemish``).
         backend: backend name (default: the selected one).
 
     Raises XpcsInputError for a mask of the wrong shape, an empty range, or more bins
@@ -328,6 +357,10 @@ def make_partition(
     qmap = source if isinstance(source, QMap) else compute_qmap(_geometry(source), backend=backend)
     shape = qmap.geometry.shape
     good = _resolve_mask(mask, shape)
+    blemish_map = None
+    if blemish is not None:
+        blemish_map = _resolve_mask(blemish, shape)
+        good = good & blemish_map
     maps = tuple(maps)
     if len(maps) != 2:
         raise XpcsInputError(f"maps: expected two map names (dim0, dim1), got {maps}")
@@ -358,8 +391,9 @@ def make_partition(
         )
     dyn, _ = partition_maps(map_arrays, good, spec_d, backend=backend)
     nesting = _nest_map(sta.labels, dyn.labels, dyn.n_labels)
-    return Partition(dynamic=dyn, static=sta, mask=good, qmap=qmap, spec_dynamic=spec_d,
-                     spec_static=spec_s, static_to_dynamic=nesting, provenance=provenance)
+    return Partition(dynamic=dyn, static=sta, mask=good, geometry=qmap.geometry,
+                     static_to_dynamic=nesting, qmap=qmap, spec_dynamic=spec_d,
+                     spec_static=spec_s, provenance=provenance, blemish=blemish_map)
 
 
 def _geometry(source: Any) -> Geometry:

@@ -8,8 +8,11 @@ for partitions.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -108,3 +111,147 @@ def compute_qmap(geometry: Geometry, backend: str | None = None) -> QMap:
             )
         maps[key] = arr
     return QMap(geometry=geometry, maps=maps, provenance=provenance)
+
+
+# ------------------------------------------------------------------------ files
+QMAP_GROUP = "/qmap"
+RESULT_QMAP_GROUP = "/xpcs/qmap"
+
+
+def _qmap_group_name(f: Any) -> str:
+    for name in (QMAP_GROUP, RESULT_QMAP_GROUP):
+        if name in f:
+            return name
+    raise KeyError(name)
+
+
+def geometry_from_result(result: Any) -> Geometry:
+    """Geometry of a result file (path or opened ``XpcsResult``): metadata + q-map group.
+
+    A q-map group written by this package carries the full geometry (kind, incidence,
+    orientation, swing) in its ``geometry`` attribute; otherwise transmission is assumed.
+    """
+    from xpcs_core.io.result import XpcsResult, open_result
+
+    res = result if isinstance(result, XpcsResult) else open_result(result)
+    try:
+        extra: dict[str, Any] = {}
+        try:
+            group = res.file[_qmap_group_name(res.file)]
+            stored = group.attrs.get("geometry")
+        except KeyError:
+            stored = None
+        if stored is not None:
+            extra = {k: v for k, v in json.loads(_text(stored)).items()
+                     if k in ("kind", "incidence_deg", "orientation_deg", "swing_h_deg", "swing_v_deg")}
+        return Geometry(
+            energy_kev=res.energy, distance_m=res.detector_distance, pixel_size_m=res.pixel_size,
+            beam_center_x=res.beam_center_x, beam_center_y=res.beam_center_y,
+            shape=res.detector_shape, source=str(res.path), **extra,
+        )
+    finally:
+        if res is not result:
+            res.close()
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _spec_dict(spec: Any) -> dict[str, Any] | None:
+    if spec is None:
+        return None
+    return {"maps": list(spec.maps), "bins": list(spec.bins), "scale": spec.scale,
+            "ranges": [list(r) for r in spec.ranges], "phi_offset": spec.phi_offset,
+            "phi_fold": spec.phi_fold}
+
+
+def write_qmap(
+    path: str | os.PathLike[str],
+    partition: Any,
+    *,
+    with_maps: bool = False,
+    copy_from: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Write ``partition`` (a :class:`~xpcs_core.partition.Partition`) as a q-map group.
+
+    Standalone (default): a new HDF5 file ``path`` with the ``/qmap`` group of FORMAT.md.
+    With ``copy_from`` (a NeXus result file): ``path`` is a copy of it whose
+    ``/xpcs/qmap`` group is replaced (the input is only read). ``with_maps`` also stores
+    the float64 maps under ``maps/<name>`` (``q``, ``phi``; ``qr``, ``qz`` for
+    reflection). The write is atomic: ``path`` appears only when complete.
+    """
+    import h5py
+
+    from xpcs_core.io.atomic import atomic_h5
+    from xpcs_core.io.qmap_group import write_qmap_group
+
+    group_name = QMAP_GROUP
+    if copy_from is not None:
+        with h5py.File(copy_from, "r") as src:
+            if "entry" not in src:
+                raise XpcsInputError(
+                    f"{copy_from}: not a NeXus result file (no /entry); the q-map can only "
+                    "be written into the NeXus layout"
+                )
+        group_name = RESULT_QMAP_GROUP
+    qgroup = partition.to_qmap_group(with_maps=False)
+    maps: dict[str, np.ndarray] = {}
+    if with_maps:
+        kind = partition.geometry.kind
+        maps = partition.map_arrays(("q", "phi", "qr", "qz") if kind == "reflection" else ("q", "phi"))
+    with atomic_h5(path, copy_from=copy_from) as f:
+        if group_name in f:
+            del f[group_name]
+        group = f.require_group(group_name)
+        write_qmap_group(group, qgroup)
+        if maps:
+            sub = group.require_group("maps")
+            for name, values in maps.items():
+                ds = sub.create_dataset(name, data=np.asarray(values, dtype=np.float64),
+                                        compression="lzf", chunks=True)
+                ds.attrs["unit"] = np.bytes_(UNITS.get(name, "").encode())
+        group.attrs["geometry"] = json.dumps(partition.geometry.to_dict())
+        specs = {"dynamic": _spec_dict(partition.spec_dynamic),
+                 "static": _spec_dict(partition.spec_static)}
+        group.attrs["partition"] = json.dumps(specs)
+        if partition.provenance is not None:
+            group.attrs["backend"] = partition.provenance.backend
+    return Path(path)
+
+
+def read_qmap(path: str | os.PathLike[str]) -> Any:
+    """Read the q-map group (``/qmap`` or ``/xpcs/qmap``) of a file as a
+    :class:`~xpcs_core.partition.Partition` (geometry from the ``geometry`` attribute
+    when present). Raises XpcsInputError / XpcsFormatError naming the file."""
+    import h5py
+
+    from xpcs_core.errors import XpcsFormatError
+    from xpcs_core.io.qmap_group import read_qmap_group
+    from xpcs_core.partition import Partition
+
+    path = Path(path)
+    if not path.is_file():
+        raise XpcsInputError(f"{path}: no such file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise XpcsFormatError(path, f"not a readable HDF5 file ({exc})") from None
+    with f:
+        try:
+            name = _qmap_group_name(f)
+        except KeyError:
+            raise XpcsFormatError(path, "no q-map group (/qmap or /xpcs/qmap)") from None
+        group = f[name]
+        qgroup = read_qmap_group(group, path)
+        geometry = None
+        stored = group.attrs.get("geometry")
+        if stored is not None:
+            try:
+                geometry = Geometry.from_dict(json.loads(_text(stored)), source=f"{path}:{name}")
+            except (ValueError, XpcsInputError) as exc:
+                raise XpcsFormatError(path, f"bad geometry attribute: {exc}", name) from None
+            if geometry.shape != qgroup.shape:
+                raise XpcsFormatError(path, f"geometry shape {geometry.shape} does not match "
+                                      f"the mask {qgroup.shape}", name)
+    return Partition.from_qmap_group(qgroup, geometry)

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "backends": "xpcs_core.cli.backends:backends",
     "demo": "xpcs_core.cli.demo:demo",
     "info": "xpcs_core.cli.info:info",
+    "qmap": "xpcs_core.cli.qmap:qmap",
     "simulate": "xpcs_core.cli.simulate:simulate",
 }
 
