@@ -98,10 +98,13 @@ def xpcs_compute_qmap(geometry: Any) -> dict[str, Any]:
 
     ``geometry`` is an :class:`xpcs_core.geometry.Geometry` (``kind`` is
     ``"transmission"`` or ``"reflection"``; shape (H, W); beam centre in pixels,
-    ``beam_center_x`` = column, ``beam_center_y`` = row).
-    Returns float64 (H, W) arrays keyed ``"q"`` (1/Å, exact 2·k0·sin(2θ/2)),
-    ``"phi"`` (degrees, in (−180, 180]), ``"qx"``, ``"qy"``, and for reflection also
-    ``"qr"``, ``"qz"``. PHYSICS.md gives the formulas.
+    ``beam_center_x`` = column, ``beam_center_y`` = row; swing, incidence and
+    orientation in degrees). Returns float64 (H, W) arrays keyed ``"q"`` (1/Å, exact
+    2·k0·sin(2θ/2)), ``"phi"`` (degrees, in (−180, 180]), ``"qx"``, ``"qy"``, and for
+    reflection also ``"qr"``, ``"qz"``. PHYSICS.md gives the formulas;
+    :mod:`xpcs_core.kernels.qmap` implements them for any array namespace
+    (``kernels.qmap.compute(xp, geometry)``). Return ``None`` for a kind you do not
+    support.
     """
 
 
@@ -110,14 +113,20 @@ def xpcs_compute_qmap(geometry: Any) -> dict[str, Any]:
 def xpcs_partition(maps: dict[str, np.ndarray], mask: np.ndarray, spec: Any) -> dict[str, Any]:
     """Assign each pixel to a bin of a one- or two-map partition.
 
-    ``maps`` holds float64 (H, W) maps by name (as returned by ``xpcs_compute_qmap``);
-    ``mask`` is a bool (H, W) array, True = good pixel; ``spec`` is an
-    :class:`xpcs_core.partition.PartitionSpec` (map names, bin counts, linear/log,
-    ranges, phi offset and fold). Returns at least ``"natural_index"``: int64 (H, W),
-    the 0-based natural bin index i0·n1 + i1 of each pixel, −1 for masked or
-    out-of-range pixels, and ``"edges"``: a list of float64 edge arrays, one per map.
+    ``maps`` holds float64 (H, W) maps by name (those of ``xpcs_compute_qmap`` plus
+    ``"x"``/``"y"``); ``mask`` is a bool (H, W) array, True = good pixel; ``spec`` is an
+    :class:`xpcs_core.partition.PartitionSpec`: ``maps`` (names, dim0 first), ``bins``,
+    ``scale`` (``"linear"``/``"log"``, dim0), ``ranges`` ((lo, hi) per map, None =
+    data min/max over the valid pixels), ``phi_offset``, ``phi_fold``, and ``edges``
+    (explicit edges per map, or None).
+    Returns ``"natural_index"``: int64 (H, W), the 0-based natural bin index
+    i0·n1 + i1 of each pixel, −1 for masked, non-finite or out-of-range pixels, and
+    ``"edges"``: a list of float64 edge arrays (n+1 each), one per map.
     The core compresses natural indices to labels 1..K. Must agree with the NumPy
-    reference bit for bit.
+    reference bit for bit: compute edges on the host with
+    :func:`xpcs_core.kernels.partition.bin_edges` from the exact min/max and digitize
+    rounded values as :func:`xpcs_core.kernels.partition.assign` does;
+    :func:`xpcs_core.kernels.partition.run_partition` does all of it for any namespace.
     """
 
 
@@ -125,10 +134,12 @@ def xpcs_partition(maps: dict[str, np.ndarray], mask: np.ndarray, spec: Any) -> 
 def xpcs_binned_mean(data: Any, labels: np.ndarray, n_labels: int) -> tuple[Any, Any]:
     """Mean of ``data`` over the pixels of each label.
 
-    ``data``: (..., H, W) or (..., N) float array (an image or a stack of frames);
-    ``labels``: int array of the trailing shape of ``data``, 0 = not used, 1..n_labels.
-    Returns ``(means, counts)``: ``means`` (..., n_labels) float64 (NaN for an empty
-    label), ``counts`` (n_labels,) int64 pixel counts. Label 0 never contributes.
+    ``data``: (..., H, W) or (..., N) real array (an image or a stack of frames, any
+    float or integer dtype, NumPy or the backend's own); ``labels``: int32/int64 NumPy
+    array of the trailing shape of ``data``, 0 = not used, else 1..n_labels (checked by
+    the core). Returns ``(means, counts)``: ``means`` (..., n_labels) float64, summed in
+    float64 (NaN for an empty label), ``counts`` (n_labels,) int64 pixel counts.
+    Label 0 never contributes.
     """
 
 
