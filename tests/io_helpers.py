@@ -56,7 +56,7 @@ def expected_values() -> dict[str, Any]:
     n_tau = DELAYS.size
     g2 = (1 + 0.3 * np.exp(-DELAYS[:, None] / (5.0 * np.arange(1, 4)[None, :]))).astype(np.float32)
     g2_err = np.full((n_tau, 3), 0.01, np.float32) + np.arange(3, dtype=np.float32) * 1e-3
-    saxs = (np.arange(H * W, dtype=np.float32).reshape(H, W) / 100.0)
+    saxs = np.arange(H * W, dtype=np.float32).reshape(H, W) / 100.0
     s_lab = p["static_roi_map"]
     saxs_1d = np.array([saxs[s_lab == k].mean() for k in range(1, 7)])
     c2 = np.arange(64, dtype=np.float32).reshape(8, 8) / 64 + 1.0
@@ -82,8 +82,9 @@ def _units(ds: h5py.Dataset, unit: str, as_str: bool) -> None:
     ds.attrs["units"] = unit if as_str else np.bytes_(unit.encode())
 
 
-def build_nexus(path: Path, *, twotime: bool = True, strings: str = "bytes",
-                bluesky: bool = False) -> dict[str, Any]:
+def build_nexus(
+    path: Path, *, twotime: bool = True, strings: str = "bytes", bluesky: bool = False
+) -> dict[str, Any]:
     """A NeXus-layout file; ``strings`` = "bytes" or "str" for every string field."""
     e = expected_values()
     as_str = strings == "str"
@@ -92,13 +93,19 @@ def build_nexus(path: Path, *, twotime: bool = True, strings: str = "bytes",
         return value if as_str else np.bytes_(value.encode())
 
     def texts(values: list[str]) -> Any:
-        return np.array(values, dtype=h5py.string_dtype()) if as_str else np.array([v.encode() for v in values])
+        return (
+            np.array(values, dtype=h5py.string_dtype()) if as_str else np.array([v.encode() for v in values])
+        )
 
     with h5py.File(path, "w") as f:
         det = f.create_group("entry/instrument/detector_1")
-        for name, value, unit in (("frame_time", FRAME_TIME, "s"), ("count_time", 1.5e-3, "s"),
-                                  ("x_pixel_size", 75e-6, "m"), ("y_pixel_size", 75e-6, "m"),
-                                  ("distance", 5.0, "m")):
+        for name, value, unit in (
+            ("frame_time", FRAME_TIME, "s"),
+            ("count_time", 1.5e-3, "s"),
+            ("x_pixel_size", 75e-6, "m"),
+            ("y_pixel_size", 75e-6, "m"),
+            ("distance", 5.0, "m"),
+        ):
             det[name] = value
             _units(det[name], unit, as_str)
         f["entry/instrument/incident_beam/incident_energy"] = 10.0
@@ -118,8 +125,9 @@ def build_nexus(path: Path, *, twotime: bool = True, strings: str = "bytes",
         q["map_names"] = texts(["q", "phi"])
         q["map_units"] = texts(["1/A", "degree"])
         for prefix, qs, n0 in (("dynamic", e["dynamic_q"], 2), ("static", e["static_q"], 4)):
-            q.create_dataset(f"{prefix}_roi_map", data=e[f"{prefix}_roi_map"].astype(np.uint32),
-                             compression="gzip")
+            q.create_dataset(
+                f"{prefix}_roi_map", data=e[f"{prefix}_roi_map"].astype(np.uint32), compression="gzip"
+            )
             q[f"{prefix}_num_pts"] = np.array([n0, 2])
             q[f"{prefix}_v_list_dim0"] = qs
             q[f"{prefix}_v_list_dim1"] = e["phi"]

@@ -67,11 +67,17 @@ def test_refuses_to_overwrite_input_unless_allowed(tmp_path):
 
 
 def test_copy_from_bad_sources(tmp_path):
-    with pytest.raises(XpcsFormatError, match="no such file"), atomic_h5(tmp_path / "o.h5", copy_from=tmp_path / "missing.h5"):
+    with (
+        pytest.raises(XpcsFormatError, match="no such file"),
+        atomic_h5(tmp_path / "o.h5", copy_from=tmp_path / "missing.h5"),
+    ):
         pass
     junk = tmp_path / "junk.h5"
     junk.write_bytes(b"not hdf5 at all")
-    with pytest.raises(XpcsFormatError, match="not an HDF5 file"), atomic_h5(tmp_path / "o.h5", copy_from=junk):
+    with (
+        pytest.raises(XpcsFormatError, match="not an HDF5 file"),
+        atomic_h5(tmp_path / "o.h5", copy_from=junk),
+    ):
         pass
     assert not (tmp_path / "o.h5").exists()
 

@@ -13,9 +13,22 @@ from xpcs_core.cli.main import main
 from xpcs_core.io.synthetic import multitau_delays
 
 INFO_KEYS = {
-    "layout", "analysis", "detector_shape", "n_frames", "frame_time_s", "energy_kev", "distance_m",
-    "pixel_size_m", "beam_center_x", "beam_center_y", "n_dynamic_bins", "n_static_bins", "q_range",
-    "tau_range_s", "n_tau", "twotime_bins",
+    "layout",
+    "analysis",
+    "detector_shape",
+    "n_frames",
+    "frame_time_s",
+    "energy_kev",
+    "distance_m",
+    "pixel_size_m",
+    "beam_center_x",
+    "beam_center_y",
+    "n_dynamic_bins",
+    "n_static_bins",
+    "q_range",
+    "tau_range_s",
+    "n_tau",
+    "twotime_bins",
 }
 
 
@@ -30,9 +43,27 @@ def _run(capsys, *args: str) -> tuple[str, str]:
 @pytest.mark.parametrize("layout", ["nexus", "legacy"])
 def test_simulate_then_info_json(tmp_path, capsys, layout):
     out = tmp_path / f"{layout}.h5"
-    stdout, _ = _run(capsys, "simulate", str(out), "--layout", layout, "--shape", "64", "80",
-                     "--n-dyn", "6", "--n-phi", "2", "--n-frames", "2000", "--twotime",
-                     "--diffusion", "2e5", "--seed", "7")
+    stdout, _ = _run(
+        capsys,
+        "simulate",
+        str(out),
+        "--layout",
+        layout,
+        "--shape",
+        "64",
+        "80",
+        "--n-dyn",
+        "6",
+        "--n-phi",
+        "2",
+        "--n-frames",
+        "2000",
+        "--twotime",
+        "--diffusion",
+        "2e5",
+        "--seed",
+        "7",
+    )
     assert stdout.startswith(f"wrote {out} ({layout}): 64x80 detector")
     assert "D = 200000" in stdout and "two-time bins" in stdout
     stdout, _ = _run(capsys, "info", str(out), "--json")
@@ -47,7 +78,10 @@ def test_simulate_then_info_json(tmp_path, capsys, layout):
     assert info["beam_center_y"] == pytest.approx(180 / 512 * 64)
     assert info["n_dynamic_bins"] == 12 and 12 < info["n_static_bins"] <= 60
     assert 0.002 < info["q_range"][0] < info["q_range"][1] < 0.03
-    assert info["tau_range_s"] == pytest.approx([1e-3, 1.536]) and info["n_tau"] == multitau_delays(2000).size == 38
+    assert (
+        info["tau_range_s"] == pytest.approx([1e-3, 1.536])
+        and info["n_tau"] == multitau_delays(2000).size == 38
+    )
     assert 1 <= len(info["twotime_bins"]) <= 3
 
 
@@ -89,5 +123,9 @@ def test_simulate_rejects_bad_options(tmp_path):
 def test_import_xpcs_core_does_not_import_h5py():
     code = "import sys, xpcs_core; xpcs_core.open_result; print('h5py' in sys.modules)"
     lazy = "import sys, xpcs_core; print('h5py' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", lazy], capture_output=True, text=True).stdout.strip() == "False"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "True"
+    assert (
+        subprocess.run([sys.executable, "-c", lazy], capture_output=True, text=True).stdout.strip() == "False"
+    )
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "True"
+    )

@@ -31,9 +31,17 @@ def make_qmap(h: int = 40, w: int = 50) -> QmapGroup:
     d_lab, d_im = _compress(d_q * 2 + d_p, mask, 8)
     static = PartitionData(s_lab, (12, 4), [np.linspace(0.002, 0.03, 12), [-135.0, -45.0, 45.0, 135.0]], s_im)
     dynamic = PartitionData(d_lab, (4, 2), [np.linspace(0.003, 0.028, 4), [-90.0, 90.0]], d_im)
-    return QmapGroup(beam_center_x=20.0, beam_center_y=12.0, pixel_size=75e-6,
-                     detector_distance=5.0, energy=10.0, mask=mask, dynamic=dynamic, static=static,
-                     maps={"q": r * 1e-3})
+    return QmapGroup(
+        beam_center_x=20.0,
+        beam_center_y=12.0,
+        pixel_size=75e-6,
+        detector_distance=5.0,
+        energy=10.0,
+        mask=mask,
+        dynamic=dynamic,
+        static=static,
+        maps={"q": r * 1e-3},
+    )
 
 
 def test_partition_helpers():

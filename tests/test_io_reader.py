@@ -9,9 +9,9 @@ import warnings
 import h5py
 import numpy as np
 import pytest
-from tests.io_helpers import DELAYS, FRAME_TIME, H, W, build_legacy, build_nexus, edit
 
 import xpcs_core
+from tests.io_helpers import DELAYS, FRAME_TIME, H, W, build_legacy, build_nexus, edit
 from xpcs_core.errors import XpcsFormatWarning, XpcsInputError
 from xpcs_core.io.data import Meta
 

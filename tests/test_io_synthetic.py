@@ -45,8 +45,13 @@ def test_diffusion_coefficient_is_recoverable():
     q = data.qmap.dynamic.centres_of_labels()[:, 0]
     rates = []
     for j in range(q.size):
-        popt, _ = curve_fit(lambda t, b, c, g: b + c * np.exp(-2 * g * t), tau, data.multitau.g2[:, j],
-                            p0=(1.0, 0.2, 1.0 / tau[len(tau) // 2]), sigma=data.multitau.g2_err[:, j])
+        popt, _ = curve_fit(
+            lambda t, b, c, g: b + c * np.exp(-2 * g * t),
+            tau,
+            data.multitau.g2[:, j],
+            p0=(1.0, 0.2, 1.0 / tau[len(tau) // 2]),
+            sigma=data.multitau.g2_err[:, j],
+        )
         rates.append(popt[2])
     slope = np.polyfit(q**2, np.array(rates), 1, w=1 / q**2)[0]
     assert slope == pytest.approx(2e5, rel=0.1)
@@ -68,8 +73,19 @@ def test_both_layouts_read_the_same(tmp_path):
         np.testing.assert_allclose(n.dynamic_phi, leg.dynamic_phi[cols])
         np.testing.assert_array_equal(n.saxs_2d, leg.saxs_2d)
         sn, sl = n.summary(), leg.summary()
-        for key in ("detector_shape", "n_frames", "frame_time_s", "energy_kev", "beam_center_x",
-                    "beam_center_y", "n_dynamic_bins", "n_static_bins", "q_range", "tau_range_s", "n_tau"):
+        for key in (
+            "detector_shape",
+            "n_frames",
+            "frame_time_s",
+            "energy_kev",
+            "beam_center_x",
+            "beam_center_y",
+            "n_dynamic_bins",
+            "n_static_bins",
+            "q_range",
+            "tau_range_s",
+            "n_tau",
+        ):
             assert sn[key] == pytest.approx(sl[key]), key
         assert sn["distance_m"] == pytest.approx(sl["distance_m"])
         assert [int(cols[b - 1]) + 1 for b in sn["twotime_bins"]] == sl["twotime_bins"]
@@ -96,9 +112,17 @@ def test_twotime_maps_are_consistent(tmp_path):
 def test_legacy_file_has_legacy_keys(tmp_path):
     write_synthetic(tmp_path / "l.h5", "legacy", SyntheticSpec.for_shape((32, 32), **SMALL))
     with h5py.File(tmp_path / "l.h5", "r") as f:
-        for key in ("/xpcs/Version", "/xpcs/dqmap", "/xpcs/sqlist", "/exchange/norm-0-g2",
-                    "/exchange/tau", "/exchange/pixelSum", "/exchange/frameSum",
-                    "/exchange/partition-mean-total", "/measurement/instrument/detector/exposure_period",
-                    "/measurement/instrument/source_begin/energy"):
+        for key in (
+            "/xpcs/Version",
+            "/xpcs/dqmap",
+            "/xpcs/sqlist",
+            "/exchange/norm-0-g2",
+            "/exchange/tau",
+            "/exchange/pixelSum",
+            "/exchange/frameSum",
+            "/exchange/partition-mean-total",
+            "/measurement/instrument/detector/exposure_period",
+            "/measurement/instrument/source_begin/energy",
+        ):
             assert key in f, key
         assert f["/exchange/tau"].shape[0] == 1

@@ -24,16 +24,41 @@ def _assert_same_result(a: xpcs_core.XpcsResult, b: xpcs_core.XpcsResult, *, exa
     """Equal items; ``exact=False`` allows float32 rounding (the writer stores float32)."""
     rtol = 0 if exact else 1e-6
     assert a.analysis == b.analysis
-    for name in ("g2", "g2_err", "tau", "delay_list", "dynamic_q", "static_q", "saxs_2d",
-                 "saxs_1d", "saxs_1d_segments", "intensity_vs_time", "g2_segments", "g2_segments_err"):
+    for name in (
+        "g2",
+        "g2_err",
+        "tau",
+        "delay_list",
+        "dynamic_q",
+        "static_q",
+        "saxs_2d",
+        "saxs_1d",
+        "saxs_1d_segments",
+        "intensity_vs_time",
+        "g2_segments",
+        "g2_segments_err",
+    ):
         x, y = getattr(a, name), getattr(b, name)
         if x is None or y is None:
             assert x is None and y is None, name
         else:
             np.testing.assert_allclose(x, y, rtol=rtol, atol=0, err_msg=name)
-    for name in ("frame_time", "count_time", "energy", "detector_distance", "pixel_size",
-                 "beam_center_x", "beam_center_y", "detector_shape", "start_time", "rawdata_path",
-                 "stride_frame", "avg_frame", "g2_segments_labels", "n_frames"):
+    for name in (
+        "frame_time",
+        "count_time",
+        "energy",
+        "detector_distance",
+        "pixel_size",
+        "beam_center_x",
+        "beam_center_y",
+        "detector_shape",
+        "start_time",
+        "rawdata_path",
+        "stride_frame",
+        "avg_frame",
+        "g2_segments_labels",
+        "n_frames",
+    ):
         assert getattr(a, name) == getattr(b, name), name
     for prefix in ("dynamic", "static"):
         p, q = getattr(a.qmap, prefix), getattr(b.qmap, prefix)
@@ -85,8 +110,7 @@ def test_legacy_converts_to_nexus(tmp_path):
 
 
 def test_layout_on_disk(tmp_path):
-    data = make_synthetic(SyntheticSpec.for_shape((96, 128), n_frames=3000, twotime=True,
-                                                  twotime_frames=100))
+    data = make_synthetic(SyntheticSpec.for_shape((96, 128), n_frames=3000, twotime=True, twotime_frames=100))
     out = tmp_path / "syn.h5"
     write_result(out, data)
     with h5py.File(out, "r") as f:

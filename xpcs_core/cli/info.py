@@ -50,12 +50,21 @@ def info(file: Path, backend: str | None, as_json: bool) -> None:
     from rich.table import Table
 
     labels = {
-        "layout": "layout", "analysis": "analysis", "detector_shape": "detector (H, W)",
-        "n_frames": "frames", "frame_time_s": "frame time [s]", "energy_kev": "energy [keV]",
-        "distance_m": "distance [m]", "pixel_size_m": "pixel size [m]",
-        "beam_center_x": "beam centre x (column)", "beam_center_y": "beam centre y (row)",
-        "n_dynamic_bins": "dynamic bins", "n_static_bins": "static bins",
-        "q_range": "q range [1/Å]", "tau_range_s": "tau range [s]", "n_tau": "delays",
+        "layout": "layout",
+        "analysis": "analysis",
+        "detector_shape": "detector (H, W)",
+        "n_frames": "frames",
+        "frame_time_s": "frame time [s]",
+        "energy_kev": "energy [keV]",
+        "distance_m": "distance [m]",
+        "pixel_size_m": "pixel size [m]",
+        "beam_center_x": "beam centre x (column)",
+        "beam_center_y": "beam centre y (row)",
+        "n_dynamic_bins": "dynamic bins",
+        "n_static_bins": "static bins",
+        "q_range": "q range [1/Å]",
+        "tau_range_s": "tau range [s]",
+        "n_tau": "delays",
         "twotime_bins": "two-time bins",
     }
     table = Table(title=escape(str(file)), show_header=False)

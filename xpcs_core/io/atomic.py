@@ -82,9 +82,7 @@ def atomic_h5(
         if not h5py.is_hdf5(source):
             raise XpcsFormatError(source, "not an HDF5 file")
         if not allow_same and _same_file(source, target):
-            raise XpcsInputError(
-                f"{target}: refusing to overwrite the input file (pass allow_same=True)"
-            )
+            raise XpcsInputError(f"{target}: refusing to overwrite the input file (pass allow_same=True)")
     with atomic_path(target, suffix=".h5.tmp") as tmp:
         if source is not None:
             shutil.copyfile(source, tmp)

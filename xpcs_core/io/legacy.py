@@ -23,12 +23,22 @@ from xpcs_core.io.qmap_group import PartitionData
 log = logging.getLogger(__name__)
 
 #: unit attribute -> factor to metres
-_LENGTH_UNITS = {"m": 1.0, "meter": 1.0, "metre": 1.0, "mm": 1e-3, "millimeter": 1e-3,
-                 "um": 1e-6, "micron": 1e-6, "µm": 1e-6, "cm": 1e-2}
+_LENGTH_UNITS = {
+    "m": 1.0,
+    "meter": 1.0,
+    "metre": 1.0,
+    "mm": 1e-3,
+    "millimeter": 1e-3,
+    "um": 1e-6,
+    "micron": 1e-6,
+    "µm": 1e-6,
+    "cm": 1e-2,
+}
 
 
-def read_length_m(f: h5py.File, key: str, path: object, *, mm_above: float,
-                  required: bool = True) -> float | None:
+def read_length_m(
+    f: h5py.File, key: str, path: object, *, mm_above: float, required: bool = True
+) -> float | None:
     """A length in metres. Uses the ``units``/``unit`` attribute when present; without
     one, a value above ``mm_above`` cannot be metres and is taken as mm (legacy files
     commonly store mm without a unit)."""
@@ -43,8 +53,7 @@ def read_length_m(f: h5py.File, key: str, path: object, *, mm_above: float,
             raise XpcsFormatError(path, f"unknown length unit {unit!r}", key)
         return value * factor
     if value > mm_above:
-        log.info("%s: %s: %g has no unit and is too large for metres; reading it as mm",
-                 path, key, value)
+        log.info("%s: %s: %g has no unit and is too large for metres; reading it as mm", path, key, value)
         return value * 1e-3
     return value
 
@@ -92,8 +101,11 @@ def read_legacy_partition(
         q_centres = qlist
         q_label = np.repeat(qlist, nophi)
     else:
-        raise XpcsFormatError(path, f"has {qlist.size} values; expected {noq} q bins or "
-                              f"{n_labels} labels ({noq} x {nophi})", q_key)
+        raise XpcsFormatError(
+            path,
+            f"has {qlist.size} values; expected {noq} q bins or {n_labels} labels ({noq} x {nophi})",
+            q_key,
+        )
     if philist is None:
         phi_centres = np.zeros(nophi)
         phi_label = None
@@ -104,17 +116,22 @@ def read_legacy_partition(
         phi_centres = philist
         phi_label = np.tile(philist, noq)
     else:
-        raise XpcsFormatError(path, f"has {philist.size} values; expected {nophi} phi bins or "
-                              f"{n_labels} labels", phi_key)
+        raise XpcsFormatError(
+            path, f"has {philist.size} values; expected {nophi} phi bins or {n_labels} labels", phi_key
+        )
     if np.isinf(q_label).any():
         raise XpcsFormatError(path, "infinite bin centre", q_key)
     if roi.size and (roi.min() < 0 or roi.max() > n_labels):
-        raise XpcsFormatError(path, f"labels must lie in 0..{n_labels} "
-                              f"(the bins of {q_key}), found {roi.min()}..{roi.max()}", map_key)
+        raise XpcsFormatError(
+            path,
+            f"labels must lie in 0..{n_labels} (the bins of {q_key}), found {roi.min()}..{roi.max()}",
+            map_key,
+        )
     if phi_label is not None and nophi == 1:
         phi_label = None if np.all(np.isnan(phi_label) | (phi_label == phi_label[0])) else phi_label
-    part = PartitionData(roi_map=roi, num_pts=(noq, nophi), v_list=[q_centres, phi_centres],
-                         index_mapping=np.arange(n_labels))
+    part = PartitionData(
+        roi_map=roi, num_pts=(noq, nophi), v_list=[q_centres, phi_centres], index_mapping=np.arange(n_labels)
+    )
     return part, q_label, phi_label
 
 

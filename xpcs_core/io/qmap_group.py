@@ -32,6 +32,15 @@ QMAP_VERSION = "1"
 PREFIXES = ("dynamic", "static")
 
 
+class _FieldError(XpcsInputError):
+    """An inconsistency in one field of a q-map (``field`` is its dataset name, or None)."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        self.field = field
+        self.reason = message
+        super().__init__(f"{field}: {message}" if field else message)
+
+
 def _as_labels(roi_map: np.ndarray, where: str) -> np.ndarray:
     """Integer label map; integral floats are accepted, anything else is not."""
     arr = np.asarray(roi_map)
@@ -39,7 +48,7 @@ def _as_labels(roi_map: np.ndarray, where: str) -> np.ndarray:
         return arr.astype(np.int64, copy=False)
     if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
         return arr.astype(np.int64)
-    raise XpcsInputError(f"{where}: labels must be integers, found dtype {arr.dtype}")
+    raise _FieldError(where, f"labels must be integers, found dtype {arr.dtype}")
 
 
 @dataclass
@@ -103,32 +112,33 @@ class PartitionData:
         """Raise XpcsInputError (naming ``where``) if the partition is inconsistent."""
         roi = _as_labels(self.roi_map, f"{where}_roi_map")
         if roi.ndim != 2:
-            raise XpcsInputError(f"{where}_roi_map: expected a 2-D map, found shape {roi.shape}")
+            raise _FieldError(f"{where}_roi_map", f"expected a 2-D map, found shape {roi.shape}")
         if len(self.num_pts) != 2 or min(self.num_pts) < 1:
-            raise XpcsInputError(f"{where}_num_pts: expected two positive counts, found {self.num_pts}")
+            raise _FieldError(f"{where}_num_pts", f"expected two positive counts, found {self.num_pts}")
         if len(self.v_list) != 2:
-            raise XpcsInputError(f"{where}_v_list: expected two lists of bin centres")
+            raise _FieldError(f"{where}_v_list", "expected two lists of bin centres")
         for dim, (values, n) in enumerate(zip(self.v_list, self.num_pts, strict=True)):
             if values.size != n:
-                raise XpcsInputError(
-                    f"{where}_v_list_dim{dim}: has {values.size} centres but num_pts says {n}"
+                raise _FieldError(
+                    f"{where}_v_list_dim{dim}", f"has {values.size} centres but num_pts says {n}"
                 )
             if np.isinf(values).any():
-                raise XpcsInputError(f"{where}_v_list_dim{dim}: infinite bin centre")
+                raise _FieldError(f"{where}_v_list_dim{dim}", "infinite bin centre")
         n_natural = self.num_pts[0] * self.num_pts[1]
         im = self.index_mapping
         if im.size and (im.min() < 0 or im.max() >= n_natural):
-            raise XpcsInputError(
-                f"{where}_index_mapping: values must lie in 0..{n_natural - 1}, "
-                f"found {im.min()}..{im.max()}"
+            raise _FieldError(
+                f"{where}_index_mapping",
+                f"values must lie in 0..{n_natural - 1}, found {im.min()}..{im.max()}",
             )
         if np.unique(im).size != im.size:
-            raise XpcsInputError(f"{where}_index_mapping: repeated natural index")
+            raise _FieldError(f"{where}_index_mapping", "repeated natural index")
         if roi.size and roi.min() < 0:
-            raise XpcsInputError(f"{where}_roi_map: negative label {roi.min()}")
+            raise _FieldError(f"{where}_roi_map", f"negative label {roi.min()}")
         if roi.size and roi.max() > self.n_bins:
-            raise XpcsInputError(
-                f"{where}_roi_map: label {roi.max()} beyond the {self.n_bins} bins of {where}_index_mapping"
+            raise _FieldError(
+                f"{where}_roi_map",
+                f"label {roi.max()} beyond the {self.n_bins} bins of {where}_index_mapping",
             )
 
 
@@ -182,8 +192,13 @@ class QmapGroup:
             digest.update(np.ascontiguousarray(part.index_mapping, dtype="<i8").tobytes())
             digest.update("|".join(part.names + part.units).encode())
         digest.update(np.ascontiguousarray(self.mask, dtype="u1").tobytes())
-        geometry = [self.beam_center_x, self.beam_center_y, self.pixel_size,
-                    self.detector_distance, self.energy]
+        geometry = [
+            self.beam_center_x,
+            self.beam_center_y,
+            self.pixel_size,
+            self.detector_distance,
+            self.energy,
+        ]
         digest.update(np.asarray(geometry, dtype="<f8").tobytes())
         return digest.hexdigest()
 
@@ -200,9 +215,10 @@ class QmapGroup:
         labels, first, counts = np.unique(s_of, return_index=True, return_counts=True)
         bad = labels[(counts > 1) | (d_of[first] == 0)]
         if bad.size:
-            raise XpcsInputError(
+            raise _FieldError(
+                None,
                 f"static bin {int(bad[0])} does not lie inside exactly one dynamic bin "
-                f"({bad.size} static bin(s) affected)"
+                f"({bad.size} static bin(s) affected)",
             )
         out = np.zeros(self.static.n_bins, dtype=np.int64)
         out[labels - 1] = d_of[first]
@@ -212,25 +228,30 @@ class QmapGroup:
         """Raise XpcsInputError if shapes, labels or nesting are inconsistent."""
         for name, value in (("beam_center_x", self.beam_center_x), ("beam_center_y", self.beam_center_y)):
             if not np.isfinite(value):
-                raise XpcsInputError(f"{name}: not finite ({value})")
-        for name, value in (("pixel_size", self.pixel_size),
-                            ("detector_distance", self.detector_distance), ("energy", self.energy)):
+                raise _FieldError(name, f"not finite ({value})")
+        for name, value in (
+            ("pixel_size", self.pixel_size),
+            ("detector_distance", self.detector_distance),
+            ("energy", self.energy),
+        ):
             if not (np.isfinite(value) and value > 0):
-                raise XpcsInputError(f"{name}: must be a positive number, found {value}")
+                raise _FieldError(name, f"must be a positive number, found {value}")
         if self.mask.ndim != 2:
-            raise XpcsInputError(f"mask: expected a 2-D array, found shape {self.mask.shape}")
+            raise _FieldError("mask", f"expected a 2-D array, found shape {self.mask.shape}")
         for prefix in PREFIXES:
             part: PartitionData = getattr(self, prefix)
             part.validate(prefix)
             if part.shape != self.shape:
-                raise XpcsInputError(
-                    f"{prefix}_roi_map: shape {part.shape} does not match the mask {self.shape}"
+                raise _FieldError(
+                    f"{prefix}_roi_map", f"shape {part.shape} does not match the mask {self.shape}"
                 )
         if self.blemish is not None and self.blemish.shape != self.shape:
-            raise XpcsInputError(f"blemish: shape {self.blemish.shape} does not match the mask {self.shape}")
+            raise _FieldError("blemish", f"shape {self.blemish.shape} does not match the mask {self.shape}")
         for name, values in self.maps.items():
             if np.shape(values) != self.shape:
-                raise XpcsInputError(f"maps/{name}: shape {np.shape(values)} does not match the mask {self.shape}")
+                raise _FieldError(
+                    f"maps/{name}", f"shape {np.shape(values)} does not match the mask {self.shape}"
+                )
         self.static_to_dynamic()
 
 
@@ -253,8 +274,9 @@ def write_qmap_group(group: h5py.Group, qmap: QmapGroup) -> None:
     write_strings(group, "map_units", qmap.map_units)
     for prefix in PREFIXES:
         part: PartitionData = getattr(qmap, prefix)
-        write_array(group, f"{prefix}_roi_map", _as_labels(part.roi_map, prefix).astype(np.int32),
-                    compress=True)
+        write_array(
+            group, f"{prefix}_roi_map", _as_labels(part.roi_map, prefix).astype(np.int32), compress=True
+        )
         write_array(group, f"{prefix}_num_pts", np.asarray(part.num_pts, dtype=np.int64))
         for dim, values in enumerate(part.v_list):
             ds = write_array(group, f"{prefix}_v_list_dim{dim}", values, keep_float64=True)
@@ -270,8 +292,9 @@ def write_qmap_group(group: h5py.Group, qmap: QmapGroup) -> None:
     group.attrs["version"] = np.bytes_(str(qmap.version).encode())
 
 
-def _read_partition(group: h5py.Group, prefix: str, path: object,
-                    names: tuple[str, str], units: tuple[str, str]) -> PartitionData:
+def _read_partition(
+    group: h5py.Group, prefix: str, path: object, names: tuple[str, str], units: tuple[str, str]
+) -> PartitionData:
     roi = read_array(group, f"{prefix}_roi_map", path, kind="number", ndim=2)
     roi_key = key_of(group, f"{prefix}_roi_map")
     try:
@@ -287,16 +310,19 @@ def _read_partition(group: h5py.Group, prefix: str, path: object,
         ds = group[key]
         dim_names[dim] = attr_str(ds, "name", dim_names[dim]) or dim_names[dim]
         dim_units[dim] = attr_str(ds, "unit", dim_units[dim]) or dim_units[dim]
-    mapping = read_array(group, f"{prefix}_index_mapping", path, kind="int", ndim=(1, 2),
-                         allow_empty=True)
+    mapping = read_array(group, f"{prefix}_index_mapping", path, kind="int", ndim=(1, 2), allow_empty=True)
     if num_pts.size != 2:
-        raise XpcsFormatError(path, f"expected two counts, found {num_pts.size}", key_of(group, f"{prefix}_num_pts"))
-    return PartitionData(roi_map=roi, num_pts=tuple(num_pts.reshape(-1)), v_list=v_lists,
-                         index_mapping=mapping, names=tuple(dim_names), units=tuple(dim_units))
-
-
-def _field_key(message: str) -> str:
-    return message.split(":", 1)[0]
+        raise XpcsFormatError(
+            path, f"expected two counts, found {num_pts.size}", key_of(group, f"{prefix}_num_pts")
+        )
+    return PartitionData(
+        roi_map=roi,
+        num_pts=tuple(num_pts.reshape(-1)),
+        v_list=v_lists,
+        index_mapping=mapping,
+        names=tuple(dim_names),
+        units=tuple(dim_units),
+    )
 
 
 def read_qmap_group(group: h5py.Group, path_for_errors: object) -> QmapGroup:
@@ -311,8 +337,9 @@ def read_qmap_group(group: h5py.Group, path_for_errors: object) -> QmapGroup:
     map_names = read_strings(group, "map_names", path) or ["q", "phi"]
     map_units = read_strings(group, "map_units", path) or ["1/A", "degree"]
     if len(map_names) != 2 or len(map_units) != 2:
-        raise XpcsFormatError(path, f"expected two names and units, found {map_names} / {map_units}",
-                              key_of(group, "map_names"))
+        raise XpcsFormatError(
+            path, f"expected two names and units, found {map_names} / {map_units}", key_of(group, "map_names")
+        )
     names, units = tuple(map_names), tuple(map_units)
     parts = {p: _read_partition(group, p, path, names, units) for p in PREFIXES}
     maps: dict[str, np.ndarray] = {}
@@ -322,19 +349,21 @@ def read_qmap_group(group: h5py.Group, path_for_errors: object) -> QmapGroup:
             if get_dataset(maps_group, name, path) is not None:
                 maps[name] = read_array(maps_group, name, path, kind="number", ndim=2)
     qmap = QmapGroup(
-        **scalars, mask=mask != 0, blemish=None if blemish is None else blemish != 0,
-        map_names=names, map_units=units, maps=maps,
-        hash=attr_str(group, "hash", ""), version=attr_str(group, "version", "") or "",
+        **scalars,
+        mask=mask != 0,
+        blemish=None if blemish is None else blemish != 0,
+        map_names=names,
+        map_units=units,
+        maps=maps,
+        hash=attr_str(group, "hash", ""),
+        version=attr_str(group, "version", "") or "",
         **parts,
     )
     if not qmap.hash:
         qmap.hash = qmap.compute_hash()
     try:
         qmap.validate()
-    except XpcsInputError as exc:
-        message = str(exc)
-        field_name = _field_key(message)
-        key = key_of(group, field_name) if " " not in field_name else group.name
-        raise XpcsFormatError(path, message.split(": ", 1)[-1] if " " not in field_name else message,
-                              key) from exc
+    except _FieldError as exc:
+        key = key_of(group, exc.field) if exc.field else group.name
+        raise XpcsFormatError(path, exc.reason, key) from exc
     return qmap

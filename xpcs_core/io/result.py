@@ -65,8 +65,15 @@ def _open_h5(path: Path) -> h5py.File:
         raise XpcsFormatError(path, "not an HDF5 file")
     try:
         return h5py.File(path, "r")
-    except Exception as exc:  # truncated or corrupt files raise OSError
+    except OSError as exc:
+        if "lock" in str(exc).lower():  # file systems without locking (some NFS mounts)
+            try:
+                return h5py.File(path, "r", locking=False)
+            except Exception:
+                pass
         raise XpcsFormatError(path, f"cannot open HDF5 file (truncated or corrupt?): {exc}") from exc
+    except Exception as exc:
+        raise XpcsFormatError(path, f"cannot open HDF5 file: {exc}") from exc
 
 
 def open_result(path: str | os.PathLike[str], *, validate: bool = True) -> XpcsResult:
@@ -173,8 +180,9 @@ class XpcsResult:
     def _error(self, name: str, message: str) -> XpcsFormatError:
         return XpcsFormatError(self.path, message, self.key(name) or name)
 
-    def _check_shape(self, name: str, expected: tuple[int | None, ...], what: str,
-                     *, squeeze_first: bool = False) -> h5py.Dataset | None:
+    def _check_shape(
+        self, name: str, expected: tuple[int | None, ...], what: str, *, squeeze_first: bool = False
+    ) -> h5py.Dataset | None:
         """Check a dataset's dtype kind and shape (None = any length) without reading it."""
         ds = self._dataset(name)
         if ds is None:
@@ -183,7 +191,9 @@ class XpcsResult:
         shape = ds.shape
         if squeeze_first and len(shape) == len(expected) + 1 and shape[0] == 1:
             shape = shape[1:]
-        ok = len(shape) == len(expected) and all(e is None or e == s for e, s in zip(expected, shape, strict=False))
+        ok = len(shape) == len(expected) and all(
+            e is None or e == s for e, s in zip(expected, shape, strict=False)
+        )
         if not ok:
             want = "(" + ", ".join("n" if e is None else str(e) for e in expected) + ")"
             raise XpcsFormatError(self.path, f"shape {ds.shape} does not match {what} {want}", ds.name)
@@ -196,10 +206,21 @@ class XpcsResult:
         """Check everything that can be checked without reading the large arrays."""
         has_mt_group = has_link(self.file, "/xpcs/multitau" if self.layout == NEXUS else "/exchange/tau")
         if not self.analysis or (has_mt_group and MULTITAU not in self.analysis):
-            raise self._error("g2", "required dataset is missing (no multi-tau g2"
-                              + ("" if has_mt_group else " and no two-time correlation maps") + ")")
-        _ = (self.frame_time, self.count_time, self.energy, self.detector_distance,
-             self.pixel_size, self.beam_center_x, self.beam_center_y)
+            raise self._error(
+                "g2",
+                "required dataset is missing (no multi-tau g2"
+                + ("" if has_mt_group else " and no two-time correlation maps")
+                + ")",
+            )
+        _ = (
+            self.frame_time,
+            self.count_time,
+            self.energy,
+            self.detector_distance,
+            self.pixel_size,
+            self.beam_center_x,
+            self.beam_center_y,
+        )
         qmap = self.qmap
         shape = qmap.shape
         if MULTITAU in self.analysis:
@@ -219,8 +240,11 @@ class XpcsResult:
         g2, g2_err = self.g2, self.g2_err
         for name, arr in (("g2", g2), ("g2_err", g2_err)):
             if arr.shape != (n_tau, n_dyn):
-                raise self._error(name, f"shape {arr.shape} does not match (n_tau, n_dyn) = "
-                                  f"({n_tau}, {n_dyn}) from the delay list and the dynamic bins")
+                raise self._error(
+                    name,
+                    f"shape {arr.shape} does not match (n_tau, n_dyn) = "
+                    f"({n_tau}, {n_dyn}) from the delay list and the dynamic bins",
+                )
         if np.isinf(g2).any():
             raise self._error("g2", "contains infinite values")
         if np.isnan(g2).all():
@@ -230,8 +254,11 @@ class XpcsResult:
         if (g2_err < 0).any():
             raise self._error("g2_err", f"negative errors (min {np.nanmin(g2_err):g})")
         if (g2_err == 0).any():
-            warnings.warn(f"{self.path}: {self.key('g2_err')}: {(g2_err == 0).sum()} zero errors",
-                          XpcsFormatWarning, stacklevel=3)
+            warnings.warn(
+                f"{self.path}: {self.key('g2_err')}: {(g2_err == 0).sum()} zero errors",
+                XpcsFormatWarning,
+                stacklevel=3,
+            )
         _ = (self.stride_frame, self.avg_frame)
         seg = self._check_shape("g2_segments", (None, n_tau, n_dyn), "(segments, n_tau, n_dyn)")
         if seg is not None:
@@ -303,8 +330,13 @@ class XpcsResult:
         if self.layout == NEXUS:
             value = self._scalar("pixel_size_y", required=False, positive=True)
         else:
-            value = read_length_m(self.file, self.key("pixel_size_y"), self.path,  # type: ignore[arg-type]
-                                  mm_above=0.01, required=False)
+            value = read_length_m(
+                self.file,
+                self.key("pixel_size_y"),
+                self.path,  # type: ignore[arg-type]
+                mm_above=0.01,
+                required=False,
+            )
         return value if value is not None else self.pixel_size
 
     @cached_property
@@ -368,7 +400,9 @@ class XpcsResult:
         self._legacy_labels = {"dynamic": (dq, dphi), "static": (sq, sphi)}
         shape = dyn.shape
         if sta.shape != shape:
-            raise XpcsFormatError(self.path, f"shape {sta.shape} does not match /xpcs/dqmap {shape}", "/xpcs/sqmap")
+            raise XpcsFormatError(
+                self.path, f"shape {sta.shape} does not match /xpcs/dqmap {shape}", "/xpcs/sqmap"
+            )
         for name, axis in (("x_dimension", 1), ("y_dimension", 0)):
             value = self._scalar(name, required=False)
             if value is not None and int(value) != shape[axis]:
@@ -377,14 +411,21 @@ class XpcsResult:
         qmap = QmapGroup(
             beam_center_x=self._scalar("beam_center_x"),  # type: ignore[arg-type]
             beam_center_y=self._scalar("beam_center_y"),  # type: ignore[arg-type]
-            pixel_size=self.pixel_size, detector_distance=self.detector_distance,
-            energy=self.energy, mask=mask if mask is not None else dyn.roi_map > 0,
-            dynamic=dyn, static=sta,
+            pixel_size=self.pixel_size,
+            detector_distance=self.detector_distance,
+            energy=self.energy,
+            mask=mask if mask is not None else dyn.roi_map > 0,
+            dynamic=dyn,
+            static=sta,
         )
         try:
             qmap.validate()
         except XpcsInputError as exc:
-            raise XpcsFormatError(self.path, str(exc), "/xpcs/sqmap") from exc
+            field = getattr(exc, "field", None) or "static"
+            key = {"dynamic": "/xpcs/dqmap", "static": "/xpcs/sqmap", "mask": "/xpcs/mask"}.get(
+                field.split("_")[0], self.key(field) or "/xpcs/sqmap"
+            )
+            raise XpcsFormatError(self.path, getattr(exc, "reason", str(exc)), key) from exc
         return qmap
 
     def _label_values(self, which: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -507,8 +548,11 @@ class XpcsResult:
     def unnormalized_status(self) -> str:
         """``"absent"``, ``"present"`` or ``"dangling: <why>"`` (a broken external link:
         reported with a warning, not an error)."""
-        names = ("unnormalized",) if self.layout == NEXUS else (
-            "unnormalized_G2", "unnormalized_IP", "unnormalized_IF")
+        names = (
+            ("unnormalized",)
+            if self.layout == NEXUS
+            else ("unnormalized_G2", "unnormalized_IP", "unnormalized_IF")
+        )
         found = 0
         for name in names:
             key = self.key(name)
@@ -522,8 +566,11 @@ class XpcsResult:
             else:
                 why = "target not found"
             if ds is None:
-                where = (f"{link.filename}:{link.path}" if isinstance(link, h5py.ExternalLink)
-                         else getattr(link, "path", key))
+                where = (
+                    f"{link.filename}:{link.path}"
+                    if isinstance(link, h5py.ExternalLink)
+                    else getattr(link, "path", key)
+                )
                 message = f"dangling link to {where} ({why})"
                 warnings.warn(f"{self.path}: {key}: {message}", XpcsFormatWarning, stacklevel=2)
                 return f"dangling: {message}"
@@ -533,7 +580,9 @@ class XpcsResult:
             n_tau = self.delay_list.size if MULTITAU in self.analysis else None
             h, w = self.detector_shape
             expected = (n_tau, 3, h, w) if self.layout == NEXUS else (n_tau, h, w)
-            if ds.ndim != len(expected) or any(e is not None and e != s for e, s in zip(expected, ds.shape, strict=False)):
+            if ds.ndim != len(expected) or any(
+                e is not None and e != s for e, s in zip(expected, ds.shape, strict=False)
+            ):
                 raise XpcsFormatError(self.path, f"shape {ds.shape} does not match {expected}", key)
             found += 1
         if found and found != len(names):
@@ -548,8 +597,10 @@ class XpcsResult:
         if self.layout == NEXUS:
             ds = self.file[self.key("unnormalized")]  # type: ignore[index]
             return read_dataset(ds, self.path, (tau_index,))
-        parts = [read_dataset(self.file[self.key(n)], self.path, (tau_index,))  # type: ignore[index]
-                 for n in ("unnormalized_G2", "unnormalized_IP", "unnormalized_IF")]
+        parts = [
+            read_dataset(self.file[self.key(n)], self.path, (tau_index,))  # type: ignore[index]
+            for n in ("unnormalized_G2", "unnormalized_IP", "unnormalized_IF")
+        ]
         return np.stack(parts, axis=-3)
 
     # ------------------------------------------------------------- SAXS, Int(t)
@@ -705,26 +756,43 @@ class XpcsResult:
         if MULTITAU in self.analysis:
             config = {k: v for k, v in self.multitau_config.items() if k not in ("stride_frame", "avg_frame")}
             multitau = MultitauData(
-                g2=self.g2, g2_err=self.g2_err, delay_list=self.delay_list,
-                stride_frame=self.stride_frame, avg_frame=self.avg_frame, config=config,
-                g2_segments=self.g2_segments, g2_segments_err=self.g2_segments_err,
-                g2_segments_labels=self.g2_segments_labels, unnormalized=self.unnormalized(),
+                g2=self.g2,
+                g2_err=self.g2_err,
+                delay_list=self.delay_list,
+                stride_frame=self.stride_frame,
+                avg_frame=self.avg_frame,
+                config=config,
+                g2_segments=self.g2_segments,
+                g2_segments_err=self.g2_segments_err,
+                g2_segments_labels=self.g2_segments_labels,
+                unnormalized=self.unnormalized(),
             )
         if TWOTIME in self.analysis:
             bins = self.twotime_bins
             twotime = TwotimeData(
-                processed_bins=bins, c2_maps=[self.c2(int(b), full=False) for b in bins],
-                g2=self.twotime_g2, g2_segments=self.twotime_g2_segments,
+                processed_bins=bins,
+                c2_maps=[self.c2(int(b), full=False) for b in bins],
+                g2=self.twotime_g2,
+                g2_segments=self.twotime_g2_segments,
                 delay_list=self.twotime_delay_list,
-                stride_frame=self.twotime_stride_frame, avg_frame=self.twotime_avg_frame,
+                stride_frame=self.twotime_stride_frame,
+                avg_frame=self.twotime_avg_frame,
             )
         return ResultData(
-            qmap=self.qmap, frame_time=self.frame_time, count_time=self.count_time,
-            energy=self.energy, detector_distance=self.detector_distance,
+            qmap=self.qmap,
+            frame_time=self.frame_time,
+            count_time=self.count_time,
+            energy=self.energy,
+            detector_distance=self.detector_distance,
             pixel_size=(self.pixel_size, self.pixel_size_y),
-            saxs_2d=self.saxs_2d, saxs_1d=self.saxs_1d, saxs_1d_segments=self.saxs_1d_segments,
-            intensity_vs_time=self.intensity_vs_time, multitau=multitau, twotime=twotime,
-            start_time=self.start_time, rawdata_path=self.rawdata_path,
+            saxs_2d=self.saxs_2d,
+            saxs_1d=self.saxs_1d,
+            saxs_1d_segments=self.saxs_1d_segments,
+            intensity_vs_time=self.intensity_vs_time,
+            multitau=multitau,
+            twotime=twotime,
+            start_time=self.start_time,
+            rawdata_path=self.rawdata_path,
         )
 
 
@@ -738,7 +806,9 @@ def _leaf(ds: h5py.Dataset) -> Meta | None:
     unit = attr_str(ds, "units") or attr_str(ds, "unit")
     if ds.dtype.kind in "SOU":
         try:
-            value: Any = to_str(raw) if np.ndim(raw) == 0 or np.size(raw) == 1 else [to_str(v) for v in np.ravel(raw)]
+            value: Any = (
+                to_str(raw) if np.ndim(raw) == 0 or np.size(raw) == 1 else [to_str(v) for v in np.ravel(raw)]
+            )
         except (TypeError, ValueError):
             return None
     else:

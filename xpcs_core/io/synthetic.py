@@ -28,7 +28,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from xpcs_core.io.atomic import atomic_h5
@@ -61,8 +60,14 @@ def lag_levels(delays: np.ndarray) -> np.ndarray:
     return np.maximum(0, np.ceil(np.log2(delays / 8.0))).astype(int)
 
 
-def q_map(shape: tuple[int, int], beam_center_x: float, beam_center_y: float,
-          pixel_size: float, distance: float, energy: float) -> tuple[np.ndarray, np.ndarray]:
+def q_map(
+    shape: tuple[int, int],
+    beam_center_x: float,
+    beam_center_y: float,
+    pixel_size: float,
+    distance: float,
+    energy: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """Transmission q (1/Å, exact 2 k0 sin θ) and phi (degrees) of every pixel."""
     rows, cols = np.mgrid[: shape[0], : shape[1]].astype(np.float64)
     v, h = rows - beam_center_y, cols - beam_center_x
@@ -105,7 +110,9 @@ class SyntheticSpec:
         h, w = int(shape[0]), int(shape[1])
         scale = 512 / min(h, w)
         base: dict[str, object] = {
-            "shape": (h, w), "beam_center_x": 200.0 / 512 * w, "beam_center_y": 180.0 / 512 * h,
+            "shape": (h, w),
+            "beam_center_x": 200.0 / 512 * w,
+            "beam_center_y": 180.0 / 512 * h,
             "pixel_size": 75e-6 * scale,
         }
         return cls(**{**base, **overrides})  # type: ignore[arg-type]
@@ -122,8 +129,9 @@ def _compress(natural: np.ndarray, used: np.ndarray, n_natural: int) -> tuple[np
 
 def _qmap(spec: SyntheticSpec) -> tuple[QmapGroup, np.ndarray]:
     h, w = spec.shape
-    q, phi = q_map(spec.shape, spec.beam_center_x, spec.beam_center_y,
-                   spec.pixel_size, spec.distance, spec.energy)
+    q, phi = q_map(
+        spec.shape, spec.beam_center_x, spec.beam_center_y, spec.pixel_size, spec.distance, spec.energy
+    )
     mask = np.ones(spec.shape, dtype=bool)
     gap = slice(h // 2, h // 2 + max(1, h // 100))  # a horizontal module gap
     mask[gap, :] = False
@@ -139,13 +147,20 @@ def _qmap(spec: SyntheticSpec) -> tuple[QmapGroup, np.ndarray]:
     d_lab, d_map = _compress(dq * spec.n_phi + sp, used, spec.n_dyn * spec.n_phi)
     phi_centres = (phi_edges[:-1] + phi_edges[1:]) / 2 if spec.n_phi > 1 else np.zeros(1)
     d_edges = edges[:: spec.static_per_dyn]
-    static = PartitionData(s_lab, (n_sq, spec.n_phi),
-                           [np.sqrt(edges[:-1] * edges[1:]), phi_centres], s_map)
-    dynamic = PartitionData(d_lab, (spec.n_dyn, spec.n_phi),
-                            [np.sqrt(d_edges[:-1] * d_edges[1:]), phi_centres], d_map)
-    qmap = QmapGroup(beam_center_x=spec.beam_center_x, beam_center_y=spec.beam_center_y,
-                     pixel_size=spec.pixel_size, detector_distance=spec.distance,
-                     energy=spec.energy, mask=mask, dynamic=dynamic, static=static)
+    static = PartitionData(s_lab, (n_sq, spec.n_phi), [np.sqrt(edges[:-1] * edges[1:]), phi_centres], s_map)
+    dynamic = PartitionData(
+        d_lab, (spec.n_dyn, spec.n_phi), [np.sqrt(d_edges[:-1] * d_edges[1:]), phi_centres], d_map
+    )
+    qmap = QmapGroup(
+        beam_center_x=spec.beam_center_x,
+        beam_center_y=spec.beam_center_y,
+        pixel_size=spec.pixel_size,
+        detector_distance=spec.distance,
+        energy=spec.energy,
+        mask=mask,
+        dynamic=dynamic,
+        static=static,
+    )
     return qmap, q
 
 
@@ -168,8 +183,12 @@ def make_synthetic(spec: SyntheticSpec | None = None, **overrides: object) -> Re
     tau = delays * spec.frame_time
     gamma = spec.diffusion * q_dyn**2
     model = spec.baseline + spec.contrast * np.exp(-2.0 * tau[:, None] * gamma[None, :])
-    err = (spec.error_scale * spec.contrast * np.sqrt(1000.0 / npix)[None, :]
-           * np.sqrt(2.0 ** lag_levels(delays))[:, None])
+    err = (
+        spec.error_scale
+        * spec.contrast
+        * np.sqrt(1000.0 / npix)[None, :]
+        * np.sqrt(2.0 ** lag_levels(delays))[:, None]
+    )
     g2 = model + rng.normal(size=model.shape) * err
     n_seg = spec.n_segments
     seg_err = np.repeat(err[None] * np.sqrt(max(n_seg, 1)), max(n_seg, 1), axis=0)
@@ -187,8 +206,12 @@ def make_synthetic(spec: SyntheticSpec | None = None, **overrides: object) -> Re
     drift = 1.0 + 0.01 * np.linspace(-1, 1, max(n_seg, 1))[:, None]
     saxs_1d_segments = saxs_1d[None] * drift if n_seg else None
     mean_count = saxs[qmap.mask].mean()
-    int_t = np.vstack([np.arange(spec.n_frames, dtype=np.float64),
-                       rng.poisson(mean_count * qmap.mask.sum(), spec.n_frames) / qmap.mask.sum()])
+    int_t = np.vstack(
+        [
+            np.arange(spec.n_frames, dtype=np.float64),
+            rng.poisson(mean_count * qmap.mask.sum(), spec.n_frames) / qmap.mask.sum(),
+        ]
+    )
 
     twotime = None
     if spec.twotime:
@@ -197,21 +220,40 @@ def make_synthetic(spec: SyntheticSpec | None = None, **overrides: object) -> Re
         dt = spec.frame_time * stride
         tau_c = 1.0 / gamma
         fits = np.flatnonzero((tau_c > 3 * dt) & (tau_c < n_tt * dt / 5))
-        chosen = fits[np.linspace(0, fits.size - 1, min(3, fits.size)).astype(int)] if fits.size else np.arange(min(3, dyn.n_bins))
+        chosen = (
+            fits[np.linspace(0, fits.size - 1, min(3, fits.size)).astype(int)]
+            if fits.size
+            else np.arange(min(3, dyn.n_bins))
+        )
         lag = np.abs(np.subtract.outer(np.arange(n_tt), np.arange(n_tt))) * dt
         maps, diag = [], []
         for j in chosen:
             noise = rng.normal(scale=0.02, size=(n_tt, n_tt))
-            c2 = spec.baseline + spec.contrast * np.exp(-2.0 * gamma[j] * lag) + np.triu(noise) + np.triu(noise, 1).T
+            c2 = (
+                spec.baseline
+                + spec.contrast * np.exp(-2.0 * gamma[j] * lag)
+                + np.triu(noise)
+                + np.triu(noise, 1).T
+            )
             maps.append(c2)
             diag.append(_diag_means(c2))
-        twotime = TwotimeData(processed_bins=chosen + 1, c2_maps=maps, g2=np.stack(diag, axis=1),
-                              stride_frame=stride, avg_frame=1)
+        twotime = TwotimeData(
+            processed_bins=chosen + 1,
+            c2_maps=maps,
+            g2=np.stack(diag, axis=1),
+            stride_frame=stride,
+            avg_frame=1,
+        )
 
     multitau = MultitauData(
-        g2=g2, g2_err=err, delay_list=delays, stride_frame=1, avg_frame=1,
+        g2=g2,
+        g2_err=err,
+        delay_list=delays,
+        stride_frame=1,
+        avg_frame=1,
         config={"type": "Multitau", "synthetic_diffusion_A2_per_s": spec.diffusion},
-        g2_segments=segments, g2_segments_err=seg_err if n_seg else None,
+        g2_segments=segments,
+        g2_segments_err=seg_err if n_seg else None,
         g2_segments_labels=[f"segment_{i + 1}" for i in range(n_seg)] if n_seg else None,
     )
     metadata = {
@@ -222,16 +264,27 @@ def make_synthetic(spec: SyntheticSpec | None = None, **overrides: object) -> Re
         **spec.extra_metadata,
     }
     return ResultData(
-        qmap=qmap, frame_time=spec.frame_time, count_time=spec.frame_time * 0.95,
-        saxs_2d=saxs, saxs_1d=saxs_1d, saxs_1d_segments=saxs_1d_segments,
-        intensity_vs_time=int_t, multitau=multitau, twotime=twotime,
-        start_time="2024-01-01T00:00:00", rawdata_path="synthetic://brownian",
+        qmap=qmap,
+        frame_time=spec.frame_time,
+        count_time=spec.frame_time * 0.95,
+        saxs_2d=saxs,
+        saxs_1d=saxs_1d,
+        saxs_1d_segments=saxs_1d_segments,
+        intensity_vs_time=int_t,
+        multitau=multitau,
+        twotime=twotime,
+        start_time="2024-01-01T00:00:00",
+        rawdata_path="synthetic://brownian",
         metadata=metadata,
     )
 
 
-def write_synthetic(path: str | os.PathLike[str], layout: str = "nexus",
-                    spec: SyntheticSpec | None = None, **overrides: object) -> ResultData:
+def write_synthetic(
+    path: str | os.PathLike[str],
+    layout: str = "nexus",
+    spec: SyntheticSpec | None = None,
+    **overrides: object,
+) -> ResultData:
     """Write a synthetic result file in the ``"nexus"`` or ``"legacy"`` layout; return its data."""
     data = make_synthetic(spec, **overrides)
     if layout == "nexus":
@@ -311,20 +364,27 @@ def write_legacy(path: str | os.PathLike[str], data: ResultData) -> Path:
             c2 = ex.create_group("C2T_all")
             for label, m in zip(tt.processed_bins, tt.c2_maps, strict=True):
                 legacy_label = int(qmap.dynamic.index_mapping[label - 1]) + 1
-                c2.create_dataset(f"g2_{legacy_label:05d}", data=np.triu(m).astype(np.float32),
-                                  compression="lzf")
+                c2.create_dataset(
+                    f"g2_{legacy_label:05d}", data=np.triu(m).astype(np.float32), compression="lzf"
+                )
             if tt.g2 is not None:
                 ex["g2full"] = np.asarray(tt.g2, dtype=np.float32)
         inst = f.create_group("measurement/instrument")
         det = inst.create_group("detector")
         det["exposure_period"] = np.float64(data.frame_time)
         det["exposure_time"] = np.float64(data.count_time or data.frame_time)
-        for name, value in (("distance", qmap.detector_distance), ("x_pixel_size", qmap.pixel_size),
-                            ("y_pixel_size", qmap.pixel_size)):
+        for name, value in (
+            ("distance", qmap.detector_distance),
+            ("x_pixel_size", qmap.pixel_size),
+            ("y_pixel_size", qmap.pixel_size),
+        ):
             det[name] = np.float64(value * 1e3)
             det[name].attrs["units"] = "mm"
         det["x_dimension"], det["y_dimension"] = np.int64(qmap.shape[1]), np.int64(qmap.shape[0])
         acq = inst.create_group("acquisition")
-        acq["beam_center_x"], acq["beam_center_y"] = np.float64(qmap.beam_center_x), np.float64(qmap.beam_center_y)
+        acq["beam_center_x"], acq["beam_center_y"] = (
+            np.float64(qmap.beam_center_x),
+            np.float64(qmap.beam_center_y),
+        )
         inst.create_group("source_begin")["energy"] = np.float64(qmap.energy)
     return target

@@ -107,12 +107,15 @@ def _meta(entry: h5py.Group, name: str, meta: Meta | Any) -> None:
 def _write_config(group: h5py.Group, config: dict[str, Any], stride: int, avg: int) -> None:
     cfg = group.require_group("config")
     for name, value in {**config, "stride_frame": int(stride), "avg_frame": int(avg)}.items():
-        if isinstance(value, str):
-            write_string(cfg, name, value)
+        if value is None:
+            continue
+        array = np.asarray(value)
+        if isinstance(value, str) or array.dtype.kind in "OU":
+            write_string(cfg, name, str(value))
         else:
             if name in cfg:
                 del cfg[name]
-            cfg.create_dataset(name, data=np.asarray(value))
+            cfg.create_dataset(name, data=array)
 
 
 def _write_multitau(group: h5py.Group, mt: MultitauData) -> None:
@@ -159,18 +162,24 @@ def _check(data: ResultData) -> None:
     if data.saxs_1d is not None and np.size(data.saxs_1d) != n_static:
         raise XpcsInputError(f"saxs_1d: {np.size(data.saxs_1d)} values for {n_static} static bins")
     if data.saxs_1d_segments is not None and np.shape(data.saxs_1d_segments)[-1:] != (n_static,):
-        raise XpcsInputError(f"saxs_1d_segments: shape {np.shape(data.saxs_1d_segments)} "
-                             f"does not match {n_static} static bins")
-    if data.intensity_vs_time is not None and (np.ndim(data.intensity_vs_time) != 2
-                                               or np.shape(data.intensity_vs_time)[0] != 2):
-        raise XpcsInputError(f"intensity_vs_time: expected (2, n_frames), found {np.shape(data.intensity_vs_time)}")
+        raise XpcsInputError(
+            f"saxs_1d_segments: shape {np.shape(data.saxs_1d_segments)} does not match {n_static} static bins"
+        )
+    if data.intensity_vs_time is not None and (
+        np.ndim(data.intensity_vs_time) != 2 or np.shape(data.intensity_vs_time)[0] != 2
+    ):
+        raise XpcsInputError(
+            f"intensity_vs_time: expected (2, n_frames), found {np.shape(data.intensity_vs_time)}"
+        )
     mt = data.multitau
     if mt is not None:
         n_tau = np.size(mt.delay_list)
         for name in ("g2", "g2_err"):
             if np.shape(getattr(mt, name)) != (n_tau, n_dyn):
-                raise XpcsInputError(f"multitau.{name}: shape {np.shape(getattr(mt, name))} "
-                                     f"does not match (n_tau, n_dyn) = ({n_tau}, {n_dyn})")
+                raise XpcsInputError(
+                    f"multitau.{name}: shape {np.shape(getattr(mt, name))} "
+                    f"does not match (n_tau, n_dyn) = ({n_tau}, {n_dyn})"
+                )
         delays = np.asarray(mt.delay_list)
         if not (np.all(delays > 0) and np.all(delays == np.round(delays))):
             raise XpcsInputError("multitau.delay_list: must be positive whole frame lags")
