@@ -52,6 +52,8 @@ _LAZY: dict[str, str] = {
     "PartitionData": "xpcs_core.io.qmap_group",
     "read_qmap_group": "xpcs_core.io.qmap_group",
     "write_qmap_group": "xpcs_core.io.qmap_group",
+    "save_qmap": "xpcs_core.io.qmap_group",
+    "load_qmap": "xpcs_core.io.qmap_group",
 }
 
 __all__ = [

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import h5py
@@ -229,3 +231,30 @@ def write_strings(group: h5py.Group, key: str, values: Sequence[str]) -> h5py.Da
     if key in group:
         del group[key]
     return group.create_dataset(key, data=np.array([v.encode("utf-8") for v in values], dtype="S"))
+
+
+def open_h5_readonly(path: str | os.PathLike[str]) -> h5py.File:
+    """Open an HDF5 file read-only; XpcsFormatError if it is missing, empty, not HDF5 or corrupt."""
+    import hdf5plugin  # noqa: F401  (registers compression filters for h5py)
+
+    path = Path(path)
+
+    if not path.exists():
+        raise XpcsFormatError(path, "no such file")
+    if path.is_dir():
+        raise XpcsFormatError(path, "is a directory, not a result file")
+    if path.stat().st_size == 0:
+        raise XpcsFormatError(path, "empty file")
+    if not h5py.is_hdf5(path):
+        raise XpcsFormatError(path, "not an HDF5 file")
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        if "lock" in str(exc).lower():  # file systems without locking (some NFS mounts)
+            try:
+                return h5py.File(path, "r", locking=False)
+            except Exception:
+                pass
+        raise XpcsFormatError(path, f"cannot open HDF5 file (truncated or corrupt?): {exc}") from exc
+    except Exception as exc:
+        raise XpcsFormatError(path, f"cannot open HDF5 file: {exc}") from exc

@@ -23,6 +23,7 @@ from xpcs_core.io._h5util import (
     attr_str,
     check_kind,
     get_dataset,
+    open_h5_readonly,
     read_array,
     read_dataset,
     read_scalar,
@@ -52,30 +53,6 @@ _META_MAX_SIZE = 256
 _C2_NAME = re.compile(r"^(?:c2|g2)_(\d+)$")
 
 
-def _open_h5(path: Path) -> h5py.File:
-    import hdf5plugin  # noqa: F401  (registers compression filters for h5py)
-
-    if not path.exists():
-        raise XpcsFormatError(path, "no such file")
-    if path.is_dir():
-        raise XpcsFormatError(path, "is a directory, not a result file")
-    if path.stat().st_size == 0:
-        raise XpcsFormatError(path, "empty file")
-    if not h5py.is_hdf5(path):
-        raise XpcsFormatError(path, "not an HDF5 file")
-    try:
-        return h5py.File(path, "r")
-    except OSError as exc:
-        if "lock" in str(exc).lower():  # file systems without locking (some NFS mounts)
-            try:
-                return h5py.File(path, "r", locking=False)
-            except Exception:
-                pass
-        raise XpcsFormatError(path, f"cannot open HDF5 file (truncated or corrupt?): {exc}") from exc
-    except Exception as exc:
-        raise XpcsFormatError(path, f"cannot open HDF5 file: {exc}") from exc
-
-
 def open_result(path: str | os.PathLike[str], *, validate: bool = True) -> XpcsResult:
     """Open a result file of either layout read-only.
 
@@ -100,7 +77,7 @@ class XpcsResult:
 
     def __init__(self, path: str | os.PathLike[str], *, validate: bool = True) -> None:
         self.path = Path(path)
-        self._file: h5py.File | None = _open_h5(self.path)
+        self._file: h5py.File | None = open_h5_readonly(self.path)
         try:
             self.layout: str = detect_layout(self._file, self.path)
             self._keys = NEXUS_KEYS if self.layout == NEXUS else LEGACY_KEYS
