@@ -34,24 +34,11 @@ from xpcs_core.io.atomic import atomic_h5
 from xpcs_core.io.data import Meta, MultitauData, ResultData, TwotimeData
 from xpcs_core.io.qmap_group import PartitionData, QmapGroup
 from xpcs_core.io.writer import write_result
+from xpcs_core.kernels.correlation import multitau_delays
 
 __all__ = ["SyntheticSpec", "make_synthetic", "multitau_delays", "write_synthetic", "q_map"]
 
 HC_KEV_A = 12.398419843
-
-
-def multitau_delays(n_frames: int) -> np.ndarray:
-    """Multi-tau lags in frames: 1..8, then 4 per level (5..8 x 2**L) while they fit."""
-    lags = [lag for lag in range(1, 9) if lag < n_frames]
-    level = 1
-    while True:
-        limit = (n_frames // 2**level) * 2**level
-        new = [m * 2**level for m in range(5, 9) if m * 2**level < limit]
-        if not new:
-            break
-        lags.extend(new)
-        level += 1
-    return np.asarray(lags, dtype=np.int64)
 
 
 def lag_levels(delays: np.ndarray) -> np.ndarray:
