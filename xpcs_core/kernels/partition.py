@@ -30,39 +30,31 @@ SCALE = 1e12
 """Values are compared after rounding to 12 decimals, as integers in units of 1e-12."""
 
 
-def transform_phi(xp: Any, phi: Any, offset: Any, fold: int, wrap: bool) -> Any:
+def transform_phi(xp: Any, phi: Any, offset: Any, period: Any) -> Any:
     """Apply an azimuth offset and a symmetry fold to a phi map (degrees).
 
-    With ``wrap`` (static; true when the offset is non-zero) phi − offset is wrapped
-    into (−180, 180]. With ``fold`` f ≥ 2 (static) the result is mapped to
-    (phi + 180) mod (360/f), in [0, 360/f). ``fold=1`` leaves phi in (−180, 180].
+    A non-zero ``offset`` wraps phi − offset into (−180, 180]; a ``period`` > 0
+    (360/f for a fold f ≥ 2, computed on the host) maps the result to
+    (phi + 180) mod period, in [0, period). Zero offset and period leave phi unchanged.
+    Both may be traced values: the choice is made per element, not by recompiling.
     """
-    out = phi
-    if wrap:
-        out = 180.0 - xp.remainder(180.0 - (out - offset), 360.0)
-        # remainder may round up to the divisor itself: 180 - 360 = -180 means +180
-        out = xp.where(out <= -180.0, out + 360.0, out)
-    if fold > 1:
-        period = 360.0 / fold
-        out = xp.remainder(out + 180.0, period)
-        out = xp.where(out >= period, out - period, out)
-    return out
+    wrapped = 180.0 - xp.remainder(180.0 - (phi - offset), 360.0)
+    # remainder may round up to the divisor itself: 180 - 360 = -180 means +180
+    wrapped = xp.where(wrapped <= -180.0, wrapped + 360.0, wrapped)
+    out = xp.where(offset != 0.0, wrapped, phi)
+    safe = xp.where(period > 0.0, period, 360.0)
+    folded = xp.remainder(out + 180.0, safe)
+    folded = xp.where(folded >= safe, folded - safe, folded)
+    return xp.where(period > 0.0, folded, out)
 
 
-def valid_pixels(
-    xp: Any,
-    values: Sequence[Any],
-    mask: Any,
-    lo: Sequence[Any],
-    hi: Sequence[Any],
-    positive: Sequence[bool],
-) -> Any:
-    """Boolean map: good pixel, finite in every map, inside [lo, hi] (and > 0 where asked)."""
+def valid_pixels(xp: Any, values: Sequence[Any], mask: Any, lo: Any, hi: Any, positive: Any) -> Any:
+    """Boolean map: good pixel, finite in every map, inside [lo[i], hi[i]], and > 0 where
+    ``positive[i]`` (log bins)."""
     valid = mask
-    for value, low, high, pos in zip(values, lo, hi, positive, strict=True):
-        valid = valid & xp.isfinite(value) & (value >= low) & (value <= high)
-        if pos:
-            valid = valid & (value > 0.0)
+    for i, value in enumerate(values):
+        valid = valid & xp.isfinite(value) & (value >= lo[i]) & (value <= hi[i])
+        valid = valid & ((value > 0.0) | xp.logical_not(positive[i]))
     return valid
 
 
@@ -76,16 +68,17 @@ def value_limits(xp: Any, values: Sequence[Any], valid: Any) -> Any:
 
 
 def assign(xp: Any, values: Sequence[Any], valid: Any, scaled_edges: Sequence[Any],
-           counts: Sequence[int]) -> Any:
+           counts: Sequence[Any]) -> Any:
     """Natural bin index (int64) of each pixel; −1 where invalid or outside the edges.
 
-    ``scaled_edges`` are ``rint(edges·1e12)`` (from :func:`scale_edges`), ``counts``
-    (static) the number of bins per map.
+    ``scaled_edges[i]`` are ``rint(edges·1e12)`` (:func:`scale_edges`), possibly padded
+    with +inf after the ``counts[i] + 1`` real edges (see :func:`padded`), so one
+    compiled kernel serves many bin counts.
     """
     natural = None
     for value, edges, n in zip(values, scaled_edges, counts, strict=True):
         r = xp.round(value * SCALE)
-        inside = (r >= edges[0]) & (r <= edges[-1])
+        inside = (r >= edges[0]) & (r <= edges[n])
         index = xp.searchsorted(edges, r, side="right") - 1
         index = xp.clip(index, 0, n - 1).astype(xp.int64)
         valid = valid & inside
@@ -132,19 +125,25 @@ def bin_centres(edges: np.ndarray, scale: str = "linear") -> np.ndarray:
 
 
 # ------------------------------------------------------------------ driver
-def prepare(xp: Any, values: Sequence[Any], mask: Any, offset: Any, lo: Any, hi: Any, *,
-            phi_index: int, fold: int, wrap: bool, positive: tuple[bool, ...]) -> tuple[Any, Any, Any]:
+def prepare(xp: Any, values: Sequence[Any], mask: Any, offset: Any, period: Any, lo: Any,
+            hi: Any, positive: Any, *, phi_index: int) -> tuple[Any, Any, Any]:
     """Step 1 (compilable): transformed values, valid map and per-map (min, max).
 
     ``phi_index`` (static) is the position of the phi map in ``values`` (−1: none);
-    ``lo``/``hi`` are (n_maps,) arrays of range limits (±inf when open).
+    ``lo``/``hi`` (n_maps,) range limits (±inf when open), ``positive`` (n_maps,) bool.
     """
     values = list(values)
     if phi_index >= 0:
-        values[phi_index] = transform_phi(xp, values[phi_index], offset, fold, wrap)
-    valid = valid_pixels(xp, values, mask, [lo[i] for i in range(len(values))],
-                         [hi[i] for i in range(len(values))], positive)
+        values[phi_index] = transform_phi(xp, values[phi_index], offset, period)
+    valid = valid_pixels(xp, values, mask, lo, hi, positive)
     return values, valid, value_limits(xp, values, valid)
+
+
+def padded(edges: np.ndarray) -> np.ndarray:
+    """Scaled edges padded with +inf to a power-of-two length (>= 16): bin counts in the
+    same bucket share one compiled kernel."""
+    size = max(16, 1 << int(np.ceil(np.log2(edges.size))))
+    return np.concatenate([edges, np.full(size - edges.size, np.inf)])
 
 
 def spec_edges(spec: Any, limits: np.ndarray) -> list[np.ndarray]:
@@ -189,18 +188,16 @@ def run_partition(
     phi_index = names.index("phi") if "phi" in names else -1
     lo = np.array([-np.inf if r[0] is None else r[0] for r in spec.ranges], dtype=np.float64)
     hi = np.array([np.inf if r[1] is None else r[1] for r in spec.ranges], dtype=np.float64)
-    positive = tuple(spec.scale == "log" and dim == 0 for dim in range(len(names)))
-    static = {
-        "phi_index": phi_index,
-        "fold": int(spec.phi_fold),
-        "wrap": float(spec.phi_offset) != 0.0,
-        "positive": positive,
-    }
+    positive = np.array([spec.scale == "log" and dim == 0 for dim in range(len(names))])
+    period = 360.0 / spec.phi_fold if spec.phi_fold > 1 else 0.0
     prepare_fn = prepare_fn or (lambda *a, **k: prepare(xp, *a, **k))
     assign_fn = assign_fn or (lambda *a, **k: assign(xp, *a, **k))
-    values, valid, limits = prepare_fn(values, mask_d, float(spec.phi_offset),
-                                       to_device(lo), to_device(hi), **static)
+    values, valid, limits = prepare_fn(
+        values, mask_d, np.float64(spec.phi_offset), np.float64(period), to_device(lo),
+        to_device(hi), to_device(positive), phi_index=phi_index,
+    )
     edges = spec_edges(spec, to_host(limits))
-    scaled = [to_device(scale_edges(e)) for e in edges]
-    natural = assign_fn(values, valid, scaled, counts=tuple(int(n) for n in spec.bins))
+    scaled = [to_device(padded(scale_edges(e))) for e in edges]
+    counts = [to_device(np.int64(n)) for n in spec.bins]
+    natural = assign_fn(values, valid, scaled, counts)
     return {"natural_index": natural, "edges": edges}

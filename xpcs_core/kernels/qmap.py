@@ -14,9 +14,11 @@ ORIENTATIONS = (0, 90, 180, 270)
 
 
 def phi_degrees(xp: Any, y: Any, x: Any) -> Any:
-    """``atan2(y, x)`` in degrees, mapped into (-180, 180] (-180 itself becomes 180)."""
+    """``atan2(y, x)`` in degrees, mapped into (-180, 180] (-180 itself becomes 180);
+    0 at the origin whatever the signs of the zeros."""
     deg = xp.arctan2(y, x) * RAD2DEG
-    return xp.where(xp.abs(deg) >= 180.0, 180.0, deg)
+    deg = xp.where(xp.abs(deg) >= 180.0, 180.0, deg)
+    return xp.where((y == 0.0) & (x == 0.0), 0.0, deg)
 
 
 def _pixel_offsets(xp: Any, shape: tuple[int, int], bcx: Any, bcy: Any) -> tuple[Any, Any]:

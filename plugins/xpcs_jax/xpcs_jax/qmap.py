@@ -50,9 +50,8 @@ def xpcs_compute_qmap(geometry: Any) -> dict[str, Any]:
 
 @hookimpl
 def xpcs_partition(maps: dict[str, np.ndarray], mask: np.ndarray, spec: Any) -> dict[str, Any]:
-    prepare = _jitted("partition_prepare", partition.prepare,
-                      ("phi_index", "fold", "wrap", "positive"))
-    assign = _jitted("partition_assign", partition.assign, ("counts",))
+    prepare = _jitted("partition_prepare", partition.prepare, ("phi_index",))
+    assign = _jitted("partition_assign", partition.assign, ())
     return partition.run_partition(
         jax_module().numpy, maps, mask, spec, to_device=_to_device, to_host=np.asarray,
         prepare_fn=prepare, assign_fn=assign,

@@ -32,4 +32,4 @@ def xpcs_partition(maps: dict[str, np.ndarray], mask: np.ndarray, spec: Any) -> 
 
 @hookimpl
 def xpcs_binned_mean(data: Any, labels: np.ndarray, n_labels: int) -> tuple[Any, Any]:
-    return binning.binned_mean(np, scipy.sparse, data, labels, n_labels, chunk=CHUNK)
+    return binning.binned_mean(np, scipy.sparse, data, labels, n_labels, chunk=CHUNK, direct=True)
