@@ -166,57 +166,47 @@ def _spec_dict(spec: Any) -> dict[str, Any] | None:
             "phi_fold": spec.phi_fold}
 
 
-def write_qmap(
-    path: str | os.PathLike[str],
-    partition: Any,
-    *,
-    with_maps: bool = False,
-    copy_from: str | os.PathLike[str] | None = None,
-) -> Path:
-    """Write ``partition`` (a :class:`~xpcs_core.partition.Partition`) as a q-map group.
+def write_qmap_group_to(group: Any, partition: Any, *, with_maps: bool = False) -> None:
+    """Write ``partition`` into an open HDF5 group (FORMAT.md's q-map group).
 
-    Standalone (default): a new HDF5 file ``path`` with the ``/qmap`` group of FORMAT.md.
-    With ``copy_from`` (a NeXus result file): ``path`` is a copy of it whose
-    ``/xpcs/qmap`` group is replaced (the input is only read). ``with_maps`` also stores
-    the float64 maps under ``maps/<name>`` (``q``, ``phi``; ``qr``, ``qz`` for
-    reflection). The write is atomic: ``path`` appears only when complete.
+    Use it for ``/qmap`` of a q-map file or ``/xpcs/qmap`` of a result file being
+    written. Besides the FORMAT.md datasets it stores the full geometry and the
+    partition settings as JSON attributes ``geometry`` and ``partition`` (so kind,
+    incidence, orientation and swing survive a round trip), and with ``with_maps`` the
+    float64 maps under ``maps/<name>`` (``q``, ``phi``; ``qr``, ``qz`` for reflection).
     """
-    import h5py
-
-    from xpcs_core.io.atomic import atomic_h5
     from xpcs_core.io.qmap_group import write_qmap_group
 
-    group_name = QMAP_GROUP
-    if copy_from is not None:
-        with h5py.File(copy_from, "r") as src:
-            if "entry" not in src:
-                raise XpcsInputError(
-                    f"{copy_from}: not a NeXus result file (no /entry); the q-map can only "
-                    "be written into the NeXus layout"
-                )
-        group_name = RESULT_QMAP_GROUP
-    qgroup = partition.to_qmap_group(with_maps=False)
-    maps: dict[str, np.ndarray] = {}
+    write_qmap_group(group, partition.to_qmap_group(with_maps=False))
+    if "maps" in group:
+        del group["maps"]
     if with_maps:
         kind = partition.geometry.kind
         maps = partition.map_arrays(("q", "phi", "qr", "qz") if kind == "reflection" else ("q", "phi"))
-    with atomic_h5(path, copy_from=copy_from) as f:
-        if group_name in f:
-            del f[group_name]
-        group = f.require_group(group_name)
-        write_qmap_group(group, qgroup)
-        if maps:
-            sub = group.require_group("maps")
-            for name, values in maps.items():
-                ds = sub.create_dataset(name, data=np.asarray(values, dtype=np.float64),
-                                        compression="lzf", chunks=True)
-                ds.attrs["unit"] = np.bytes_(UNITS.get(name, "").encode())
-        group.attrs["geometry"] = json.dumps(partition.geometry.to_dict())
-        specs = {"dynamic": _spec_dict(partition.spec_dynamic),
-                 "static": _spec_dict(partition.spec_static)}
-        group.attrs["partition"] = json.dumps(specs)
-        if partition.provenance is not None:
-            group.attrs["backend"] = partition.provenance.backend
+        sub = group.create_group("maps")
+        for name, values in maps.items():
+            ds = sub.create_dataset(name, data=np.asarray(values, dtype=np.float64),
+                                    compression="lzf", chunks=True)
+            ds.attrs["unit"] = np.bytes_(UNITS.get(name, "").encode())
+    group.attrs["geometry"] = json.dumps(partition.geometry.to_dict())
+    specs = {"dynamic": _spec_dict(partition.spec_dynamic), "static": _spec_dict(partition.spec_static)}
+    group.attrs["partition"] = json.dumps(specs)
+    if partition.provenance is not None:
+        group.attrs["backend"] = partition.provenance.backend
+
+
+def write_qmap(path: str | os.PathLike[str], partition: Any, *, with_maps: bool = False) -> Path:
+    """Write ``partition`` (a :class:`~xpcs_core.partition.Partition`) to a new q-map
+    file ``path`` holding the ``/qmap`` group (see :func:`write_qmap_group_to`).
+
+    The write is atomic: ``path`` appears only when complete. For a result file, put
+    ``partition.to_qmap_group()`` in the result data, or call
+    :func:`write_qmap_group_to` on its ``/xpcs/qmap`` group.
+    """
+    from xpcs_core.io.atomic import atomic_h5
+
+    with atomic_h5(path) as f:
+        write_qmap_group_to(f.require_group(QMAP_GROUP), partition, with_maps=with_maps)
     return Path(path)
 
 

@@ -51,8 +51,9 @@ def _call(backend, data, labels):
     return backend.to_numpy(means), backend.to_numpy(counts)
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint16])
-@pytest.mark.parametrize("lead", [(), (6,), (2, 3)], ids=["image", "stack", "segments"])
+@pytest.mark.parametrize("lead,dtype", [((), np.float64), ((6,), np.float32), ((6,), np.uint16),
+                                        ((2, 3), np.float64)],
+                         ids=["image-f64", "stack-f32", "stack-u16", "segments-f64"])
 def test_binned_mean_matches_definition(xpcs_backend, xpcs_reference, labels, xpcs_exec_mode,
                                         dtype, lead):
     require_hook(xpcs_backend, "xpcs_binned_mean")
