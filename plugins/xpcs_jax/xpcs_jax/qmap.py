@@ -59,7 +59,7 @@ def xpcs_partition(maps: dict[str, np.ndarray], mask: np.ndarray, spec: Any) -> 
 
 
 def _binned_mean(jnp: Any, data: Any, labels: Any, n_labels: int, batch: int) -> tuple[Any, Any]:
-    """(F, N) stack, (N,) labels -> (F, K) means, (K,) counts.
+    """(..., *labels.shape) stack -> (..., K) means, (K,) counts.
 
     One ``segment_sum`` per frame in float64, ``batch`` frames at a time (``lax.map``):
     vmapping the whole stack makes XLA materialise it in float64 and runs 5x slower on
@@ -68,6 +68,10 @@ def _binned_mean(jnp: Any, data: Any, labels: Any, n_labels: int, batch: int) ->
     import jax
 
     segments = n_labels + 1
+    lead = data.shape[: data.ndim - labels.ndim]
+    labels = labels.reshape(-1)
+    # reshaping inside the compiled function is free; outside it would copy the stack
+    data = data.reshape(-1, labels.size)
 
     def frame_sums(frame: Any) -> Any:
         return jax.ops.segment_sum(frame.astype(jnp.float64), labels, num_segments=segments)
@@ -75,7 +79,8 @@ def _binned_mean(jnp: Any, data: Any, labels: Any, n_labels: int, batch: int) ->
     sums = jax.lax.map(frame_sums, data, batch_size=batch)[:, 1:]
     counts = jax.ops.segment_sum(jnp.ones(labels.shape, jnp.int64), labels, num_segments=segments)[1:]
     safe = jnp.where(counts > 0, counts, 1).astype(jnp.float64)
-    return jnp.where(counts > 0, sums / safe, jnp.nan), counts
+    means = jnp.where(counts > 0, sums / safe, jnp.nan)
+    return means.reshape(*lead, n_labels), counts
 
 
 def _stack_on_device(data: Any) -> Any:
@@ -95,8 +100,5 @@ def _stack_on_device(data: Any) -> Any:
 def xpcs_binned_mean(data: Any, labels: np.ndarray, n_labels: int) -> tuple[Any, Any]:
     fn = _jitted("binned_mean", _binned_mean, ("n_labels", "batch"))
     labels = np.asarray(labels)
-    lead = tuple(np.shape(data)[: np.ndim(data) - labels.ndim])
-    flat = _stack_on_device(data).reshape(-1, labels.size)
     batch = int(np.clip((1 << 24) // max(labels.size, 1), 2, 64))
-    means, counts = fn(flat, _to_device(labels.reshape(-1)), n_labels=int(n_labels), batch=batch)
-    return means.reshape(*lead, n_labels), counts
+    return fn(_stack_on_device(data), _to_device(labels), n_labels=int(n_labels), batch=batch)
