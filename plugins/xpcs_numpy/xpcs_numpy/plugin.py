@@ -3,3 +3,4 @@
 from xpcs_numpy.arrays import *  # noqa: F401,F403  info + array ops
 from xpcs_numpy.correlation import *  # noqa: F401,F403  multi-tau, two-time
 from xpcs_numpy.qmap import *  # noqa: F401,F403  q-map, partition, binned means
+from xpcs_numpy.fitting import *  # noqa: F401,F403  g2 least squares + emcee posteriors

@@ -1,0 +1,108 @@
+"""g2 fitting on JAX: one compiled, vmapped optimistix solve for all q-bins, and NUTS
+(NumPyro) for all q-bins in one compiled program.
+
+jax, optimistix and numpyro are imported inside the hookimpls only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from xpcs_core.hookspecs import hookimpl
+
+__all__ = ["xpcs_fit_lsq", "xpcs_sample_posterior"]
+
+LSQ_RTOL = 1e-11
+LSQ_ATOL = 1e-11
+LSQ_MAX_STEPS = 400
+
+_LSQ_CACHE: dict[Any, Any] = {}
+
+
+def _layout_key(layout: Any, *extra: Any) -> tuple[Any, ...]:
+    return (id(layout.model), layout.model.name, layout.free, layout.log, *extra)
+
+
+def _lsq_program(layout: Any, sigma_known: bool) -> Any:
+    """The jitted solver for one model layout (compiled once per layout and shapes)."""
+    key = _layout_key(layout, sigma_known)
+    if key in _LSQ_CACHE:
+        return _LSQ_CACHE[key]
+    from xpcs_jax.runtime import jax_module
+
+    jax = jax_module()
+    import jax.numpy as jnp
+    import optimistix as optx
+
+    from xpcs_core.fitting.lsq import finish, to_natural, weighted_residuals
+
+    solver = optx.LevenbergMarquardt(rtol=LSQ_RTOL, atol=LSQ_ATOL)
+
+    def residual(u: Any, args: tuple[Any, ...]) -> Any:
+        t, y, sigma, mask, p_full, lo, hi, is_log = args
+        x = to_natural(jnp, u, lo, hi, is_log)
+        return weighted_residuals(jnp, layout, t, y, sigma, mask, x, p_full)
+
+    def one(u0: Any, y: Any, sigma: Any, mask: Any, p_full: Any, lo: Any, hi: Any,
+            is_log: Any, t: Any) -> tuple[Any, Any, Any, Any]:
+        sol = optx.least_squares(
+            residual, solver, u0, args=(t, y, sigma, mask, p_full, lo, hi, is_log),
+            max_steps=LSQ_MAX_STEPS, throw=False,
+        )
+        ok = sol.result == optx.RESULTS.successful
+        maxed = sol.result == optx.RESULTS.max_steps_reached
+        return sol.value, ok, maxed, sol.stats["num_steps"]
+
+    def run(u0: Any, arrs: dict[str, Any]) -> tuple[Any, ...]:
+        u, ok, maxed, steps = jax.vmap(one, in_axes=(0, 0, 0, 0, 0, 0, 0, 0, None))(
+            u0, arrs["y"], arrs["sigma"], arrs["mask"], arrs["p_full"], arrs["lo"],
+            arrs["hi"], arrs["is_log"], arrs["t"],
+        )
+        x = to_natural(jnp, u, arrs["lo"], arrs["hi"], arrs["is_log"])
+        return finish(jnp, arrs, layout, x, sigma_known), ok, maxed, steps
+
+    program = jax.jit(run)
+    _LSQ_CACHE[key] = program
+    return program
+
+
+@hookimpl
+def xpcs_fit_lsq(problem: Any) -> Any:
+    """Levenberg-Marquardt (optimistix) vmapped over bins, compiled once per shape."""
+    from xpcs_jax.runtime import device, jax_module
+
+    jax = jax_module()
+    from xpcs_core.fitting.lsq import Layout, problem_arrays, start_internal
+    from xpcs_core.fitting.problem import LsqSolution
+
+    layout = Layout.of(problem)
+    dev = device()
+
+    def put(a: Any) -> Any:
+        return jax.device_put(np.asarray(a), dev)
+
+    arrs = problem_arrays(None, problem, to_device=put)
+    out, ok, maxed, steps = _lsq_program(layout, problem.sigma_known)(put(start_internal(problem)), arrs)
+    out = {k: np.asarray(v) for k, v in out.items()}
+    ok, maxed, steps = np.asarray(ok), np.asarray(maxed), np.asarray(steps)
+    finite = np.all(np.isfinite(out["params"]), axis=1) & np.isfinite(out["chi2"])
+    message = [
+        "non-finite result" if not f else
+        "converged" if o else
+        f"did not converge in {LSQ_MAX_STEPS} steps" if m else "solver failed"
+        for o, m, f in zip(ok, maxed, finite)
+    ]
+    return LsqSolution(
+        params=out["params"], errors=out["errors"], cov=out["cov"], chi2=out["chi2"],
+        success=ok & finite, message=message, n_iter=steps.astype(np.int64),
+    )
+
+
+@hookimpl
+def xpcs_sample_posterior(problem: Any, start: Any, settings: Any) -> Any:
+    """NUTS for all bins and chains in one compiled program (see :mod:`xpcs_jax.fitting_nuts`)."""
+    from xpcs_jax.fitting_nuts import sample_nuts
+
+    return sample_nuts(problem, start, settings)
