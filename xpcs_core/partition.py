@@ -390,7 +390,11 @@ def make_partition(
             edges=tuple(e[:: s // d] for e, s, d in zip(sta.edges, spec_s.bins, spec_d.bins, strict=True)),
         )
     dyn, _ = partition_maps(map_arrays, good, spec_d, backend=backend)
-    nesting = _nest_map(sta.labels, dyn.labels, dyn.n_labels)
+    try:
+        nesting = _nest_map(sta.labels, dyn.labels, dyn.n_labels)
+    except XpcsInputError as exc:
+        counts = f"static {' x '.join(map(str, spec_s.bins))}, dynamic {' x '.join(map(str, spec_d.bins))}"
+        raise XpcsInputError(f"{exc} ({counts})") from None
     return Partition(dynamic=dyn, static=sta, mask=good, geometry=qmap.geometry,
                      static_to_dynamic=nesting, qmap=qmap, spec_dynamic=spec_d,
                      spec_static=spec_s, provenance=provenance, blemish=blemish_map)

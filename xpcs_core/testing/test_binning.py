@@ -71,7 +71,7 @@ def test_binned_mean_matches_definition(xpcs_backend, xpcs_reference, labels, xp
     assert_close(means, ref_means, "binned_mean")
 
 
-def test_flat_pixels(xpcs_backend, labels, xpcs_exec_mode):
+def test_flat_pixels(xpcs_backend, labels):
     """(F, N) data with (N,) labels, as the correlator's normalisation uses it."""
     require_hook(xpcs_backend, "xpcs_binned_mean")
     rng = np.random.default_rng(6)
@@ -82,7 +82,7 @@ def test_flat_pixels(xpcs_backend, labels, xpcs_exec_mode):
     assert_close(means, want_means, "binned_mean")
 
 
-def test_large_values_keep_precision(xpcs_backend, labels, xpcs_exec_mode):
+def test_large_values_keep_precision(xpcs_backend, labels):
     """Float32 input is summed in float64: a constant offset of 1e7 does not swamp the data."""
     require_hook(xpcs_backend, "xpcs_binned_mean")
     rng = np.random.default_rng(8)

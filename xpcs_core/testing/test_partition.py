@@ -103,13 +103,13 @@ def test_awkward_values_on_edges(xpcs_backend, xpcs_reference, awkward, xpcs_exe
 
 
 @pytest.mark.parametrize("fold,offset", [(1, -45.0), (4, 10.0), (6, 180.0)])
-def test_awkward_phi_folds(xpcs_backend, xpcs_reference, awkward, xpcs_exec_mode, fold, offset):
+def test_awkward_phi_folds(xpcs_backend, xpcs_reference, awkward, fold, offset):
     require_hook(xpcs_backend, "xpcs_partition")
     spec = PartitionSpec(maps=("q", "phi"), bins=(5, 12), phi_offset=offset, phi_fold=fold)
     _check(xpcs_backend, xpcs_reference, awkward, np.ones(SHAPE, bool), spec)
 
 
-def test_explicit_edges(xpcs_backend, xpcs_reference, awkward, xpcs_exec_mode):
+def test_explicit_edges(xpcs_backend, xpcs_reference, awkward):
     require_hook(xpcs_backend, "xpcs_partition")
     edges = (np.array([0.1, 0.25, 0.5, 0.75, 0.9]), np.linspace(-180.0, 180.0, 5))
     spec = PartitionSpec(maps=("q", "phi"), bins=(4, 4), edges=edges)

@@ -80,7 +80,7 @@ def test_hand_computed_pixels(xpcs_backend, xpcs_exec_mode):
     assert maps["phi"][32, 0] == 180.0  # on the negative h axis: +180, never -180
 
 
-def test_phi_range_and_shapes(xpcs_backend, xpcs_exec_mode):
+def test_phi_range_and_shapes(xpcs_backend):
     require_hook(xpcs_backend, "xpcs_compute_qmap")
     for geometry in (*TRANSMISSION.values(), *REFLECTION.values()):
         maps = _maps(xpcs_backend, geometry)
@@ -91,7 +91,7 @@ def test_phi_range_and_shapes(xpcs_backend, xpcs_exec_mode):
         assert np.all(maps["q"] >= 0.0)
 
 
-def test_same_shape_new_values_not_stale(xpcs_backend, xpcs_reference, xpcs_exec_mode):
+def test_same_shape_new_values_not_stale(xpcs_backend, xpcs_reference):
     """A compiled kernel must take geometry values as arguments, not as cached constants."""
     require_hook(xpcs_backend, "xpcs_compute_qmap")
     for energy, centre in ((8.0, 12.0), (12.0, 55.5)):
