@@ -108,7 +108,8 @@ class SamplerSettings:
 
     NUTS (jax): 4 chains, 500 warm-up, 1000 draws, target acceptance 0.8, tree depth 10,
     dense mass matrix per bin. emcee (numpy): ``chains`` is the number of walkers
-    (default 32, at least 2*n_free+2), 1000 warm-up (burn-in) and 2000 draws per walker.
+    (default 32, at least 2*n_free+2), 1000 warm-up (burn-in) and 3000 draws per walker
+    (differential-evolution moves).
     ``progress(done, total)`` is called from time to time; setting ``cancel`` makes the
     run stop with :class:`xpcs_core.errors.XpcsCancelled`.
     """
