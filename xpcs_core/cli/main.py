@@ -20,6 +20,7 @@ from xpcs_core.errors import XpcsError, XpcsInputError
 COMMANDS: dict[str, str] = {
     "backends": "xpcs_core.cli.backends:backends",
     "demo": "xpcs_core.cli.demo:demo",
+    "fit": "xpcs_core.cli.fit:fit",
     "info": "xpcs_core.cli.info:info",
     "qmap": "xpcs_core.cli.qmap:qmap",
     "simulate": "xpcs_core.cli.simulate:simulate",
