@@ -54,6 +54,15 @@ _LAZY: dict[str, str] = {
     "write_qmap_group": "xpcs_core.io.qmap_group",
     "save_qmap": "xpcs_core.io.qmap_group",
     "load_qmap": "xpcs_core.io.qmap_group",
+    "fit_g2": "xpcs_core.fitting.api",
+    "fit_tauq": "xpcs_core.fitting.tauq",
+    "FitResult": "xpcs_core.fitting.result",
+    "TauQFit": "xpcs_core.fitting.tauq",
+    "G2Model": "xpcs_core.fitting.models",
+    "register_model": "xpcs_core.fitting.models",
+    "get_model": "xpcs_core.fitting.models",
+    "list_models": "xpcs_core.fitting.models",
+    "SamplerSettings": "xpcs_core.fitting.problem",
 }
 
 __all__ = [
