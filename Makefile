@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml plugins/xpcs_numpy/pyproject.toml plugins/xpcs_jax/pypr
 
 demo: $(STAMP)
 	$(VENV)/bin/xpcs backends
-	$(VENV)/bin/xpcs demo
+	$(VENV)/bin/xpcs demo --out demo-output
+	$(VENV)/bin/xpcs info demo-output/example.h5
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests

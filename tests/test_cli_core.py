@@ -90,7 +90,15 @@ def test_debug_shows_traceback():
     assert "Traceback" in res.stderr
 
 
-def test_demo_runs_on_numpy_and_jax():
-    res = run_xpcs("demo", timeout=300)
+def test_demo_recovers_diffusion_on_numpy_and_jax(tmp_path):
+    import re
+
+    res = run_xpcs("demo", "--out", str(tmp_path), "--no-bayes", timeout=600)
     assert res.returncode == 0, res.stderr
-    assert "numpy" in res.stdout and "jax" in res.stdout
+    assert "labels identical across jax, numpy: True" in res.stdout
+    fits = re.findall(r"^\s*(\w+): least squares .* D = ([0-9.e+-]+) ± ([0-9.e+-]+)", res.stdout, re.M)
+    assert {name for name, _, _ in fits} == {"numpy", "jax"}
+    for _, d, err in fits:
+        assert abs(float(d) - 1e5) < max(5 * float(err), 0.05e5)
+    for name in ("example.h5", "qmap.h5"):
+        assert (tmp_path / name).is_file()
