@@ -1,6 +1,11 @@
 """g2 fitting on JAX: one compiled, vmapped optimistix solve for all q-bins, and NUTS
 (NumPyro) for all q-bins in one compiled program.
 
+Least squares: the bounded problem is the shared change of variables of
+:mod:`xpcs_core.fitting.lsq`, solved per bin by optimistix's Gauss-Newton machinery
+with Marquardt-scaled damping (:mod:`xpcs_jax.fitting_lm`), vmapped over bins and
+compiled once per model layout and array shapes.
+
 jax, optimistix and numpyro are imported inside the hookimpls only.
 """
 
@@ -37,8 +42,9 @@ def _lsq_program(layout: Any, sigma_known: bool) -> Any:
     import optimistix as optx
 
     from xpcs_core.fitting.lsq import finish, to_natural, weighted_residuals
+    from xpcs_jax.fitting_lm import MarquardtLevenberg
 
-    solver = optx.LevenbergMarquardt(rtol=LSQ_RTOL, atol=LSQ_ATOL)
+    solver = MarquardtLevenberg(rtol=LSQ_RTOL, atol=LSQ_ATOL)
 
     def residual(u: Any, args: tuple[Any, ...]) -> Any:
         t, y, sigma, mask, p_full, lo, hi, is_log = args
