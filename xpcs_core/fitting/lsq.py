@@ -105,6 +105,33 @@ def dnatural_du(xp: Any, u: Any, lo: Any, hi: Any, is_log: Any) -> Any:
     return xp.where(is_log, x * dv, dv)
 
 
+class Transform:
+    """:func:`to_natural` with the bounds prepared once (for iterative solvers)."""
+
+    def __init__(self, xp: Any, lo: Any, hi: Any, is_log: Any) -> None:
+        a, b = _bounds_internal(xp, lo, hi, is_log)
+        self.xp = xp
+        self.is_log = is_log
+        self.both = xp.isfinite(a) & xp.isfinite(b)
+        self.only_lo = xp.isfinite(a) & ~self.both
+        self.only_hi = xp.isfinite(b) & ~self.both
+        self.a0 = xp.where(xp.isfinite(a), a, 0.0)
+        self.b0 = xp.where(xp.isfinite(b), b, 0.0)
+        self.span = self.b0 - self.a0
+
+    def natural_and_derivative(self, u: Any) -> tuple[Any, Any]:
+        """Natural values and d(natural)/du, elementwise."""
+        xp = self.xp
+        s = _sigmoid(xp, u)
+        ex = xp.exp(xp.where(self.only_lo | self.only_hi, u, 0.0))
+        v = xp.where(self.both, self.a0 + self.span * s,
+                     xp.where(self.only_lo, self.a0 + ex, xp.where(self.only_hi, self.b0 - ex, u)))
+        dv = xp.where(self.both, self.span * s * (1.0 - s),
+                      xp.where(self.only_lo, ex, xp.where(self.only_hi, -ex, 1.0)))
+        ev = xp.exp(xp.where(self.is_log, v, 0.0))
+        return xp.where(self.is_log, ev, v), xp.where(self.is_log, ev * dv, dv)
+
+
 def to_internal(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, is_log: np.ndarray) -> np.ndarray:
     """Inverse of :func:`to_natural` (NumPy; for starting values strictly inside the bounds)."""
     x = np.asarray(x, dtype=np.float64)
@@ -231,8 +258,8 @@ class LmOptions:
     """Tolerances of :func:`solve_lm` (per bin, in internal variables)."""
 
     max_iter: int = 200
-    xtol: float = 1e-10
-    ftol: float = 1e-14
+    xtol: float = 1e-9
+    ftol: float = 1e-13
     gtol: float = 1e-12
 
 
@@ -269,12 +296,14 @@ def solve_lm(xp: Any, problem: FitProblem, options: LmOptions = LmOptions(),
     n_bins, n_free = problem.n_bins, len(layout.free)
     eye = xp.eye(n_free, dtype=u.dtype)
 
-    def cost_of(u_: Any) -> Any:
-        x = to_natural(xp, u_, lo, hi, is_log)
-        r = weighted_residuals(xp, layout, t, y, sigma, mask, x, p_full)
-        return 0.5 * xp.sum(r * r, axis=-1), r, x
+    transform = Transform(xp, lo, hi, is_log)
 
-    cost, r, x = cost_of(u)
+    def cost_of(u_: Any) -> Any:
+        x, dx = transform.natural_and_derivative(u_)
+        r = weighted_residuals(xp, layout, t, y, sigma, mask, x, p_full)
+        return 0.5 * xp.sum(r * r, axis=-1), r, x, dx
+
+    cost, r, x, dx = cost_of(u)
     lam = xp.full((n_bins,), 1e-3, dtype=u.dtype)
     nu = xp.full((n_bins,), 2.0, dtype=u.dtype)
     done = ~xp.isfinite(cost)
@@ -282,7 +311,7 @@ def solve_lm(xp: Any, problem: FitProblem, options: LmOptions = LmOptions(),
     n_iter = xp.zeros((n_bins,), dtype=xp.int64)
     for _ in range(options.max_iter):
         jx = jacobian_natural(xp, layout, t, sigma, mask, x, p_full)
-        ju = jx * dnatural_du(xp, u, lo, hi, is_log)[..., None, :]
+        ju = jx * dx[..., None, :]
         jt = xp.matrix_transpose(ju)
         a = xp.matmul(jt, ju)
         g = xp.matmul(jt, r[..., None])[..., 0]
@@ -296,7 +325,7 @@ def solve_lm(xp: Any, problem: FitProblem, options: LmOptions = LmOptions(),
         step = -xp.linalg.solve(lhs, g[..., None])[..., 0]
         step = xp.where(xp.isfinite(step), step, 0.0)
         u_new = u + step
-        cost_new, r_new, x_new = cost_of(u_new)
+        cost_new, r_new, x_new, dx_new = cost_of(u_new)
         pred = -(xp.sum(g * step, axis=-1)
                  + 0.5 * xp.sum(step * xp.matmul(a, step[..., None])[..., 0], axis=-1))
         actual = cost - cost_new
@@ -308,6 +337,7 @@ def solve_lm(xp: Any, problem: FitProblem, options: LmOptions = LmOptions(),
         f_conv = accept & (actual <= options.ftol * cost) & (pred <= options.ftol * cost)
         u = xp.where(accept[:, None], u_new, u)
         x = xp.where(accept[:, None], x_new, x)
+        dx = xp.where(accept[:, None], dx_new, dx)
         r = xp.where(accept[:, None], r_new, r)
         cost = xp.where(accept, cost_new, cost)
         factor = xp.maximum(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
