@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # imported for type hints only, never at run time
     import numpy as np
 
     from xpcs_core.backend_info import BackendInfo
+    from xpcs_core.fitting import FitProblem, LsqSolution, PosteriorDraws, SamplerSettings
 
 PROJECT = "xpcs"
 ENTRY_POINT_GROUP = "xpcs_core.backends"
@@ -145,28 +146,40 @@ def xpcs_binned_mean(data: Any, labels: np.ndarray, n_labels: int) -> tuple[Any,
 
 # ---------------------------------------------------------------------- fitting
 @hookspec(firstresult=True)
-def xpcs_fit_lsq(problem: Any) -> Any:
+def xpcs_fit_lsq(problem: FitProblem) -> LsqSolution:
     """Weighted, bounded nonlinear least squares of one g2 model, all q-bins at once.
 
-    ``problem`` is an :class:`xpcs_core.fitting.FitProblem`: the model (from the model
-    registry), ``t`` (n_tau,) seconds, ``g2`` and ``g2_err`` (n_tau, n_bins) with NaN
-    where a point is excluded, starting values, lower/upper bounds and fixed values per
-    parameter and bin. Returns an :class:`xpcs_core.fitting.LsqSolution` with per-bin
-    values, errors (covariance as ``curve_fit(absolute_sigma=True)``), chi2, success
-    flags and messages. A bin that fails is flagged; the others still fit.
+    ``problem`` is an :class:`xpcs_core.fitting.FitProblem` (NumPy, float64, NaN-free):
+    the model (``problem.model``, from the model registry: ``fn(xp, t, params)`` written
+    against an Array-API namespace, optional analytic ``jac``), ``t`` (n_t,) seconds,
+    ``y``, ``sigma``, ``mask`` (n_bins, n_t) (``mask`` False = point not used),
+    ``p0``/``lower``/``upper`` (n_bins, n_params) (fixed parameters hold their value in
+    ``p0``) and ``free`` (names of the free parameters). Bins are independent: solve
+    them together (no Python loop over bins). :mod:`xpcs_core.fitting.lsq` has the
+    shared pieces: the bounds' change of variables, residuals, ``finish`` (chi2 and the
+    covariance as ``curve_fit(absolute_sigma=True)``) and a vectorised solver.
+    Returns an :class:`xpcs_core.fitting.LsqSolution` of NumPy arrays: per-bin
+    ``params``, ``errors`` (NaN for fixed parameters), ``cov``, ``chi2``, ``success``,
+    ``message``, ``n_iter``. Parameters must agree with the NumPy reference at rtol
+    1e-5. A bin that fails is flagged; the others still fit.
     """
 
 
 @hookspec(firstresult=True)
-def xpcs_sample_posterior(problem: Any, start: Any, settings: Any) -> Any:
+def xpcs_sample_posterior(problem: FitProblem, start: LsqSolution | None,
+                          settings: SamplerSettings) -> PosteriorDraws:
     """Draw posterior samples of the g2 model parameters for all q-bins.
 
-    ``problem`` as for ``xpcs_fit_lsq``; ``start`` the least-squares solution (chains
-    start there); ``settings`` an :class:`xpcs_core.fitting.SamplerSettings` (chains,
-    warm-up, draws, seed, progress callback, cancel event). Priors and likelihood are
-    those of PHYSICS.md. Returns an :class:`xpcs_core.fitting.PosteriorDraws`: draws
-    (chain, draw, bin) per free parameter plus sampler statistics (divergences,
-    energy) where the sampler has them.
+    ``problem`` as for ``xpcs_fit_lsq``; ``start`` its least-squares solution (chains
+    start there; :mod:`xpcs_core.fitting.posterior` gives the starting values inside the
+    priors' support and the sample-site layout); ``settings`` an
+    :class:`xpcs_core.fitting.SamplerSettings` (chains, warm-up, draws -- ``None`` means
+    the sampler's default --, seed, ``progress(done, total)`` callback, ``cancel``
+    event: raise :class:`xpcs_core.errors.XpcsCancelled` when it is set). Priors and
+    likelihood are those of PHYSICS.md (``problem.model.priors``). The same seed must
+    give the same draws. Returns an :class:`xpcs_core.fitting.PosteriorDraws`: draws
+    (chain, draw, bin) per free parameter (plus ``noise`` without g2 errors) and
+    sampler statistics (``diverging``, ``energy`` for HMC) of the same shape.
     """
 
 
