@@ -10,6 +10,7 @@ import importlib
 from typing import Any
 
 from xpcs_core.fitting.models import (
+    DEFAULT_PRIORS,
     DOUBLE,
     SINGLE,
     STRETCHED,
@@ -38,7 +39,7 @@ _LAZY = {
 }
 
 __all__ = [
-    "DOUBLE", "SINGLE", "STRETCHED", "FitProblem", "FitWarning", "G2Model", "LsqSolution",
+    "DEFAULT_PRIORS", "DOUBLE", "SINGLE", "STRETCHED", "FitProblem", "FitWarning", "G2Model", "LsqSolution",
     "PosteriorDraws", "Prior", "SamplerSettings", "build_problem", "default_bounds",
     "get_model", "list_models", "register_model", *_LAZY,
 ]
