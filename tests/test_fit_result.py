@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import h5py
 import numpy as np
@@ -85,3 +86,22 @@ def test_no_posterior_has_no_inference_data():
                backend="numpy", tauq=False)
     with pytest.raises(XpcsInputError, match="no posterior"):
         r.to_inference_data()
+
+
+def test_without_errors_the_noise_is_sampled_and_workers_do_not_change_draws():
+    rng = np.random.default_rng(2)
+    t = np.logspace(-5, 0, 40)
+    g2 = 1 + 0.25 * np.exp(-2 * t[:, None] / np.array([1e-3, 1e-2]))
+    g2 = g2 + 0.004 * rng.standard_normal(g2.shape)
+    kw = dict(t=t, g2=g2, g2_err=None, backend="numpy", bayes=True, tauq=False)
+    from xpcs_core.fitting import SamplerSettings
+
+    with pytest.warns(UserWarning, match="unweighted"):
+        one = fit_g2(settings=SamplerSettings(warmup=300, draws=800, seed=3), **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        two = fit_g2(settings=SamplerSettings(warmup=300, draws=800, seed=3, workers=2), **kw)
+    assert set(one.posterior.draws) == {"baseline", "contrast", "tau", "noise"}
+    np.testing.assert_allclose(one.summary["noise"]["mean"], 0.004, rtol=0.2)
+    for name, draws in one.posterior.draws.items():
+        np.testing.assert_array_equal(draws, two.posterior.draws[name])

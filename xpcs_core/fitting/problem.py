@@ -111,7 +111,9 @@ class SamplerSettings:
     (default 32, at least 2*n_free+2), 1000 warm-up (burn-in) and 3000 draws per walker
     (differential-evolution moves).
     ``progress(done, total)`` is called from time to time; setting ``cancel`` makes the
-    run stop with :class:`xpcs_core.errors.XpcsCancelled`.
+    run stop with :class:`xpcs_core.errors.XpcsCancelled`. ``workers`` > 1 runs emcee's
+    bins in that many processes (spawned when jax is loaded: scripts then need an
+    ``if __name__ == "__main__":`` guard); the draws do not depend on it.
     """
 
     chains: int | None = None

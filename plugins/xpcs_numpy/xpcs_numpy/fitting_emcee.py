@@ -13,6 +13,8 @@ standard errors), inside the priors' support. Bins run one after another, or in
 from __future__ import annotations
 
 import math
+import multiprocessing
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -169,7 +171,9 @@ def sample_emcee(problem: FitProblem, start: LsqSolution | None,
     per_bin = cfg["warmup"] + cfg["draws"]
     results: list[dict[str, np.ndarray]] = []
     if settings.workers > 1 and problem.n_bins > 1:
-        with ProcessPoolExecutor(max_workers=settings.workers) as pool:
+        # fork is unsafe once a multithreaded library (jax) is loaded in this process
+        ctx = multiprocessing.get_context("spawn") if "jax" in sys.modules else None
+        with ProcessPoolExecutor(max_workers=settings.workers, mp_context=ctx) as pool:
             futures = [pool.submit(_run_bin, job[:-1] + (None,)) for job in jobs]
             for b, fut in enumerate(futures):
                 if settings.cancel is not None and settings.cancel.is_set():
