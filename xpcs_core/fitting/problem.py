@@ -242,7 +242,10 @@ def build_problem(
         warnings.warn(f"{n_dropped} g2 point(s) are NaN/inf and were dropped", FitWarning, stacklevel=2)
 
     sigma_known = err is not None
-    if sigma_known:
+    if not sigma_known:
+        warnings.warn("no g2 errors: fitting unweighted, errors scaled by reduced chi2",
+                      FitWarning, stacklevel=2)
+    else:
         good = mask & np.isfinite(err) & (err > 0)
         if not good.any():
             warnings.warn("no positive finite g2 error: fitting unweighted, errors scaled by reduced chi2",
