@@ -62,7 +62,8 @@ def test_bin_with_too_few_points_is_reported_while_others_fit():
 
 def test_without_errors_the_covariance_is_scaled_like_curve_fit():
     g2, _ = _data()
-    res = fit_g2(t=T, g2=g2, g2_err=None, backend="numpy", tauq=False)
+    with pytest.warns(FitWarning, match="unweighted"):
+        res = fit_g2(t=T, g2=g2, g2_err=None, backend="numpy", tauq=False)
 
     def f(t, b, c, tau):
         return b + c * np.exp(-2 * t / tau)
