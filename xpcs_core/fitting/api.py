@@ -34,9 +34,10 @@ def _from_source_object(res: Any, path: str | None) -> tuple[Any, ...]:
     t = np.asarray(res.tau, dtype=np.float64)
     g2 = np.asarray(res.g2, dtype=np.float64)
     try:
-        err = np.asarray(res.g2_err, dtype=np.float64)
-    except (AttributeError, KeyError):
+        err = res.g2_err
+    except (AttributeError, KeyError):  # a reader without errors for this file
         err = None
+    err = None if err is None else np.asarray(err, dtype=np.float64)
     q = getattr(res, "dynamic_q", None)
     return t, g2, err, None if q is None else np.asarray(q, dtype=np.float64), path
 
