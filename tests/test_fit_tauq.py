@@ -32,7 +32,7 @@ def test_exact_brownian_data_give_d_in_both_units():
 def test_free_exponent_and_error_bars_are_calibrated():
     rng = np.random.default_rng(1)
     d, alpha = 1e5, 2.3
-    pulls_d, pulls_a = [], []
+    pulls_a = []
     for _ in range(300):
         tau = 1.0 / (d * Q**alpha) * 1e-2 ** (alpha - 2)
         rel = 0.03

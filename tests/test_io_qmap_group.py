@@ -125,20 +125,3 @@ def test_static_not_nested_in_one_dynamic_bin():
     q.dynamic.roi_map = dyn
     with pytest.raises(XpcsInputError, match="static bin 1 does not lie inside exactly one"):
         q.validate()
-
-
-def test_save_and_load_standalone_qmap(tmp_path):
-    from xpcs_core.io.qmap_group import load_qmap, save_qmap
-
-    q = make_qmap()
-    path = save_qmap(tmp_path / "qmap.h5", q)
-    with h5py.File(path, "r") as f:
-        assert set(f) == {"qmap"}
-    back = load_qmap(path)
-    assert back.hash == q.hash
-    np.testing.assert_array_equal(back.static.roi_map, q.static.roi_map)
-    with pytest.raises(XpcsFormatError, match="no q-map group"):
-        load_qmap(path, group="/xpcs/qmap")
-    with pytest.raises(XpcsFormatError, match="not an HDF5 file"):
-        (tmp_path / "junk.h5").write_bytes(b"junk")
-        load_qmap(tmp_path / "junk.h5")

@@ -52,8 +52,6 @@ _LAZY: dict[str, str] = {
     "PartitionData": "xpcs_core.io.qmap_group",
     "read_qmap_group": "xpcs_core.io.qmap_group",
     "write_qmap_group": "xpcs_core.io.qmap_group",
-    "save_qmap": "xpcs_core.io.qmap_group",
-    "load_qmap": "xpcs_core.io.qmap_group",
     "fit_g2": "xpcs_core.fitting.api",
     "fit_tauq": "xpcs_core.fitting.tauq",
     "FitResult": "xpcs_core.fitting.result",

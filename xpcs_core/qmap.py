@@ -214,20 +214,13 @@ def read_qmap(path: str | os.PathLike[str]) -> Any:
     """Read the q-map group (``/qmap`` or ``/xpcs/qmap``) of a file as a
     :class:`~xpcs_core.partition.Partition` (geometry from the ``geometry`` attribute
     when present). Raises XpcsInputError / XpcsFormatError naming the file."""
-    import h5py
-
     from xpcs_core.errors import XpcsFormatError
+    from xpcs_core.io._h5util import open_h5_readonly
     from xpcs_core.io.qmap_group import read_qmap_group
     from xpcs_core.partition import Partition
 
     path = Path(path)
-    if not path.is_file():
-        raise XpcsInputError(f"{path}: no such file")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise XpcsFormatError(path, f"not a readable HDF5 file ({exc})") from None
-    with f:
+    with open_h5_readonly(path) as f:
         try:
             name = _qmap_group_name(f)
         except KeyError:

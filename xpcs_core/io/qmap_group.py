@@ -9,9 +9,7 @@ and ``read_qmap_group`` move them to and from any HDF5 group, with validation.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import h5py
 import numpy as np
@@ -21,7 +19,6 @@ from xpcs_core.io._h5util import (
     attr_str,
     get_dataset,
     key_of,
-    open_h5_readonly,
     read_array,
     read_scalar,
     read_strings,
@@ -33,9 +30,7 @@ __all__ = [
     "QMAP_VERSION",
     "PartitionData",
     "QmapGroup",
-    "load_qmap",
     "read_qmap_group",
-    "save_qmap",
     "write_qmap_group",
 ]
 
@@ -378,26 +373,3 @@ def read_qmap_group(group: h5py.Group, path_for_errors: object) -> QmapGroup:
         key = key_of(group, exc.field) if exc.field else group.name
         raise XpcsFormatError(path, exc.reason, key) from exc
     return qmap
-
-
-def save_qmap(path: str | os.PathLike[str], qmap: QmapGroup, *, group: str = "/qmap") -> Path:
-    """Write a standalone q-map file (the ``/qmap`` group) atomically; returns the path."""
-    from xpcs_core.io.atomic import atomic_h5
-
-    qmap.validate()
-    with atomic_h5(path) as f:
-        write_qmap_group(f.require_group(group), qmap)
-    return Path(path)
-
-
-def load_qmap(path: str | os.PathLike[str], *, group: str | None = None) -> QmapGroup:
-    """Read a q-map from a q-map file (``/qmap``) or a result file (``/xpcs/qmap``).
-
-    ``group`` picks the location; by default the first of ``/qmap``, ``/xpcs/qmap`` found.
-    """
-    with open_h5_readonly(path) as f:
-        for name in [group] if group else ["/qmap", "/xpcs/qmap"]:
-            obj = f.get(name)
-            if isinstance(obj, h5py.Group):
-                return read_qmap_group(obj, path)
-        raise XpcsFormatError(path, "no q-map group", group or "/qmap")
