@@ -88,7 +88,7 @@ def demo(out_dir: str, bayes: bool, seed: int) -> None:
         d = fit.tauq
         console.print(f"{name:>6}: least squares of {fit.n_bins} bins in {elapsed * 1e3:7.1f} ms, "
                       f"{int(fit.success.sum())} succeeded; D = {d.D_A2_per_s:.4g} ± {d.D_A2_per_s_err:.2g} Å²/s "
-                      f"({d.D_um2_per_s:.3f} µm²/s), alpha (free) = {d.free.alpha:.3f}")
+                      f"({d.D_um2_per_s:.4g} µm²/s), alpha (free) = {d.free.alpha:.3f}")
     samplers = [n for n in _backends_with("posterior") if n in fitters]
     if bayes and samplers:
         name = samplers[0]
