@@ -38,9 +38,6 @@ from xpcs_core.kernels.correlation import multitau_delays
 
 __all__ = ["SyntheticSpec", "make_synthetic", "multitau_delays", "write_synthetic", "q_map"]
 
-HC_KEV_A = 12.398419843
-
-
 def lag_levels(delays: np.ndarray) -> np.ndarray:
     """Multi-tau level of each lag (0 for 1..8, L for 5*2**L..8*2**L)."""
     delays = np.asarray(delays, dtype=np.float64)
@@ -56,11 +53,13 @@ def q_map(
     energy: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Transmission q (1/Å, exact 2 k0 sin θ) and phi (degrees) of every pixel."""
-    rows, cols = np.mgrid[: shape[0], : shape[1]].astype(np.float64)
-    v, h = rows - beam_center_y, cols - beam_center_x
-    two_theta = np.arctan(np.hypot(h, v) * pixel_size / distance)
-    k0 = 2 * np.pi / (HC_KEV_A / energy)
-    return 2 * k0 * np.sin(two_theta / 2), -np.degrees(np.arctan2(v, h))
+    from xpcs_core.geometry import Geometry
+    from xpcs_core.kernels import qmap
+
+    geometry = Geometry(energy_kev=energy, distance_m=distance, pixel_size_m=pixel_size,
+                        beam_center_x=beam_center_x, beam_center_y=beam_center_y, shape=shape)
+    maps = qmap.compute(np, geometry)
+    return maps["q"], maps["phi"]
 
 
 @dataclass(kw_only=True)
