@@ -62,6 +62,7 @@ def _print_table(result: Any, bayes: bool) -> None:
         table.add_column(name + (" (fixed)" if name not in result.free else ""), justify="right")
     table.add_column("χ²/dof", justify="right")
     table.add_column("converged" if bayes else "ok")
+    table.add_column("notes")
     for row in result.bins():
         cells = [str(row["bin"]), f"{row['q']:.4g}" if row["q"] is not None else "-"]
         for name in result.param_names:
@@ -72,8 +73,14 @@ def _print_table(result: Any, bayes: bool) -> None:
             cells.append("yes" if row["diagnostics"]["converged"] else "[red]no[/red]")
         else:
             cells.append("yes" if row["success"] else f"[red]{row['message']}[/red]")
+        notes = [n for n in row.get("notes", []) if n not in ("posterior not converged", row["message"])]
+        cells.append(f"[yellow]{'; '.join(notes)}[/yellow]" if notes else "")
         table.add_row(*cells)
     console.print(table)
+    n_free_tau = int(sum(1 for row in result.bins() if row["success"] and not row["constrained"]))
+    if n_free_tau:
+        console.print(f"[yellow]{n_free_tau} bin(s) whose relaxation time the data do not constrain "
+                      "(left out of tau(q)); see notes[/yellow]")
     tq = result.tauq
     if tq is None:
         console.print("tau(q): not fitted (fewer than 2 usable bins)")

@@ -15,6 +15,12 @@ from xpcs_core.fitting.models import G2Model
 from xpcs_core.fitting.problem import PosteriorDraws
 
 
+TAU_REL_ERR_MAX = 1.0
+"""A relaxation time whose relative error (least squares, or posterior sd of its log)
+exceeds this is *not constrained by the data*: its value then follows the bounds or
+the prior, and the bin is left out of tau(q)."""
+
+
 def _num(v: Any) -> float | None:
     """JSON-safe float (None for NaN/inf)."""
     v = float(v)
@@ -89,6 +95,62 @@ class FitResult:
         tol = rtol * np.maximum(np.abs(v), 1e-300)
         return (np.abs(v - lo) <= tol) | (np.abs(v - hi) <= tol)
 
+    def time_params(self) -> tuple[str, ...]:
+        """The free relaxation times of the model (tau; tau1, tau2)."""
+        return tuple(n for n in self.param_names if n in self.model.log_scale and n in self.free)
+
+    def relative_spread(self, name: str) -> np.ndarray:
+        """Relative uncertainty of a positive parameter per bin: the larger of its
+        least-squares relative error and (with a posterior) the sd of log(value) over
+        the draws; inf where it is not finite or positive."""
+        v, e = self.value(name), self.error(name)
+        with np.errstate(all="ignore"):
+            rel = np.where((v > 0) & np.isfinite(v) & np.isfinite(e), e / v, np.inf)
+            if self.posterior is not None and name in self.posterior.draws:
+                d = self.posterior.draws[name]
+                sd = np.log(np.where(d > 0, d, np.nan)).std(axis=(0, 1))
+                rel = np.where(np.isfinite(sd), np.maximum(rel, sd), rel)  # NaN: bin not sampled
+        return rel
+
+    def constrained(self, name: str | None = None) -> np.ndarray:
+        """Bins whose relaxation time ``name`` (default: every free one) the data
+        constrain: fitted, not on a bound, :meth:`relative_spread` <= TAU_REL_ERR_MAX."""
+        names = self.time_params() if name is None else (name,)
+        ok = self.success.copy()
+        for n in names:
+            ok &= (self.relative_spread(n) <= TAU_REL_ERR_MAX) & ~self.at_bound(n)
+        return ok
+
+    def notes(self) -> list[list[str]]:
+        """Per bin, what limits its fit: free parameters on a bound, relaxation times the
+        data do not constrain or that lie outside the delay range, a posterior that did
+        not converge. Empty lists for clean bins."""
+        out: list[list[str]] = [[] for _ in range(self.n_bins)]
+        t_lo, t_hi = self.t_range
+        times = self.time_params()
+        for b in np.flatnonzero(~self.success):
+            out[b].append(self.message[b] or "not fitted")
+        for n in self.free:
+            j = self.model.index(n)
+            v = self.values[:, j]
+            bound = self.at_bound(n) & self.success
+            ok = self.constrained(n) if n in times else np.ones(self.n_bins, dtype=bool)
+            spread = self.relative_spread(n) if n in times else None
+            for b in np.flatnonzero(self.success):
+                if bound[b]:
+                    side = "lower" if abs(v[b] - self.lower[b, j]) <= abs(v[b] - self.upper[b, j]) else "upper"
+                    out[b].append(f"{n} on its {side} bound" + (": not constrained by the data" if n in times else ""))
+                elif not ok[b]:
+                    out[b].append(f"{n} not constrained by the data (relative error {spread[b]:.2g})")
+                elif n in times and v[b] < t_lo:
+                    out[b].append(f"{n} below the first delay (decay mostly unseen)")
+                elif n in times and v[b] > t_hi:
+                    out[b].append(f"{n} beyond the last delay (decay incomplete)")
+        if self.diagnostics is not None:
+            for b in np.flatnonzero(self.success & ~np.asarray(self.diagnostics["converged"], dtype=bool)):
+                out[b].append("posterior not converged")
+        return out
+
     def tauq_inputs(self, param: str | None = None) -> tuple[Any, ...]:
         """(q, tau, tau_err, tau_draws | None, used, param) for :func:`fit_tauq`."""
         from xpcs_core.errors import XpcsInputError
@@ -99,7 +161,7 @@ class FitResult:
             raise XpcsInputError(f"model {self.model.name!r} has no relaxation time {param!r} for tau(q)")
         tau, err = self.value(param), self.error(param)
         used = (self.success & np.isfinite(self.q) & (self.q > 0) & np.isfinite(tau) & (tau > 0)
-                & np.isfinite(err) & (err > 0) & ~self.at_bound(param))
+                & np.isfinite(err) & (err > 0) & self.constrained(param))
         draws = None
         if self.posterior is not None and param in self.posterior.draws:
             d = self.posterior.draws[param]
@@ -115,6 +177,8 @@ class FitResult:
     def bins(self) -> list[dict[str, Any]]:
         """One dict per bin (the ``bins`` list of ``xpcs fit --json``)."""
         rows = []
+        notes = self.notes()
+        constrained = self.constrained()
         for b in range(self.n_bins):
             row: dict[str, Any] = {
                 "bin": int(self.bin_index[b]),
@@ -127,6 +191,8 @@ class FitResult:
                 "chi2": _num(self.chi2[b]),
                 "redchi2": _num(self.redchi2[b]),
                 "n_points": int(self.n_points[b]),
+                "constrained": bool(constrained[b]),
+                "notes": notes[b],
             }
             if self.summary is not None:
                 row["posterior"] = {n: {k: _num(v[b]) for k, v in s.items()} for n, s in self.summary.items()}
@@ -180,7 +246,10 @@ class FitResult:
                 header += [f"{n}_post_mean", f"{n}_post_sd", f"{n}_hdi94_low", f"{n}_hdi94_high",
                            f"{n}_r_hat", f"{n}_ess_bulk", f"{n}_ess_tail"]
             header += ["divergences", "bfmi", "converged"]
+        header += ["constrained", "notes"]
         rows = []
+        notes = self.notes()
+        constrained = self.constrained()
         for b in range(self.n_bins):
             row: list[Any] = [int(self.bin_index[b]), self.q[b], int(self.success[b]), self.message[b],
                               self.chi2[b], self.redchi2[b], int(self.n_points[b])]
@@ -192,6 +261,7 @@ class FitResult:
                     row += [s["mean"][b], s["sd"][b], s["hdi_low"][b], s["hdi_high"][b],
                             d["r_hat"][n][b], d["ess_bulk"][n][b], d["ess_tail"][n][b]]
                 row += [int(d["divergences"][b]), d["bfmi"][b], int(d["converged"][b])]
+            row += [int(constrained[b]), "; ".join(notes[b])]
             rows.append(row)
         return header, rows
 

@@ -13,6 +13,12 @@ Design (measured on CPU, see docs/fitting.md):
   least-squares point (u = u_lsq + L w, L L^T = H^-1): the posterior is then close to
   N(0, I), so warm-up starts with a sensible mass matrix and numpyro's mass-matrix
   regularisation (shrinkage towards 1e-3 I) does not distort small-scale parameters;
+* a linear whitening cannot straighten a *curved* ridge, and sampling baseline next to
+  log(contrast) makes one wherever the data pin baseline + kappa*contrast much better
+  than either (low-q bins with noisy long delays: corr(baseline, contrast) = -0.999,
+  NUTS diverged there). So the offset baseline + kappa*contrast is sampled in place of
+  baseline (see :mod:`xpcs_core.fitting.posterior`), with kappa per bin from the
+  Laplace covariance at the least-squares point;
 * the program runs in chunks of ``CHUNK`` iterations (one compiled ``fori_loop`` with a
   dynamic trip count), between which progress is reported and cancellation checked;
 * data go in as arguments, so new data of the same shapes reuse the compiled program.
@@ -71,17 +77,23 @@ def _build(problem: Any, cfg: dict[str, Any]) -> dict[str, Any]:
     from numpyro.infer.util import constrain_fn, potential_energy, unconstrain_fn
 
     from xpcs_core.fitting.lsq import Layout
-    from xpcs_core.fitting.posterior import NOISE, sites
+    from xpcs_core.fitting.posterior import NOISE, OFFSET, offset_pair, sites
 
     layout = Layout.of(problem)
     site_list = sites(problem)
+    pair = offset_pair(problem)
     free = problem.free
     sigma_known = problem.sigma_known
     names = tuple(free) + (() if sigma_known else (NOISE,))
 
-    def model(t: Any, y: Any, sigma: Any, mask: Any, p_full: Any, loc: Any) -> None:
+    def model(t: Any, y: Any, sigma: Any, mask: Any, p_full: Any, loc: Any, kappa: Any) -> None:
         values: dict[str, Any] = {}
+        offset = None
         for site in site_list:
+            if pair is not None and site.name == pair[0]:
+                # baseline + kappa*contrast is sampled; baseline follows once contrast is known
+                offset = numpyro.sample(OFFSET, dist.ImproperUniform(dist.constraints.real, (), ()))
+                continue
             if site.ordered:
                 v = numpyro.sample(site.name, dist.ImproperUniform(
                     dist.constraints.positive_ordered_vector, (), (2,)))
@@ -94,22 +106,39 @@ def _build(problem: Any, cfg: dict[str, Any]) -> dict[str, Any]:
                 lval = loc[free.index(pname)] if pname in free else 1.0
                 numpyro.factor(f"prior:{pname}", _prior_dist(dist, prior, lval).log_prob(v))
                 values[pname] = v
+        if pair is not None:
+            b_name, c_name = pair
+            # (offset, contrast) -> (baseline, contrast) has unit Jacobian: no extra factor
+            b = numpyro.deterministic(b_name, offset - kappa * values[c_name])
+            prior = problem.model.priors[b_name]
+            numpyro.factor(f"prior:{b_name}", _prior_dist(dist, prior, loc[free.index(b_name)]).log_prob(b))
+            values[b_name] = b
         x_free = jnp.stack([values[n] for n in free])
         mu = layout.model.fn(jnp, t, layout.params(jnp, x_free, p_full))[..., :]
         scale = sigma if sigma_known else values[NOISE]
         numpyro.sample("obs", dist.Normal(mu, scale).mask(mask), obs=y)
 
-    def site_values(x: Any) -> dict[str, Any]:
+    def site_values(x: Any, kappa: Any) -> dict[str, Any]:
         """Sample-site dict from natural values (n_names,)."""
         vals = {n: x[i] for i, n in enumerate(names)}
         out = {}
         for site in site_list:
-            out[site.name] = jnp.stack([vals[p] for p in site.params]) if site.ordered else vals[site.params[0]]
+            if pair is not None and site.name == pair[0]:
+                out[OFFSET] = vals[pair[0]] + kappa * vals[pair[1]]
+            else:
+                out[site.name] = jnp.stack([vals[p] for p in site.params]) if site.ordered else vals[site.params[0]]
         return out
 
-    def prepare(x0: Any, data: tuple[Any, ...]) -> tuple[Any, Any]:
-        """Unconstrained LSQ point and whitening matrix of one bin."""
-        u_dict = unconstrain_fn(model, data, {}, site_values(x0))
+    dummy = _dummy_args(problem)
+    u_dummy = unconstrain_fn(model, dummy, {}, site_values(jnp.ones(len(names)) * 0.5, 0.0))
+    _, unravel0 = ravel_pytree(u_dummy)
+    # positions of the offset and contrast sites in the flat unconstrained vector
+    probe, _ = ravel_pytree({k: jnp.full(jnp.shape(v), float(i)) for i, (k, v) in enumerate(u_dummy.items())})
+    site_pos = {k: int(np.flatnonzero(np.asarray(probe) == i)[0]) for i, k in enumerate(u_dummy)}
+
+    def curvature(x0: Any, data: tuple[Any, ...]) -> tuple[Any, Any, Any]:
+        """Unconstrained point of x0, Hessian eigenvalues (floored) and eigenvectors."""
+        u_dict = unconstrain_fn(model, data, {}, site_values(x0, data[6]))
         flat, unravel = ravel_pytree(u_dict)
         hess = jax.hessian(lambda f: potential_energy(model, data, {}, unravel(f)))(flat)
         hess = 0.5 * (hess + hess.T)
@@ -118,34 +147,49 @@ def _build(problem: Any, cfg: dict[str, Any]) -> dict[str, Any]:
         floor = 1e-10 * jnp.max(jnp.abs(jnp.where(jnp.isfinite(lam), lam, 0.0))) + 1e-12
         lam = jnp.where(finite, jnp.maximum(lam, floor), 1.0)
         vec = jnp.where(finite, vec, jnp.eye(flat.size))
-        return flat, vec / jnp.sqrt(lam)[None, :]
+        return flat, lam, vec
 
-    _, unravel0 = ravel_pytree(unconstrain_fn(
-        model, _dummy_args(problem), {}, site_values(jnp.ones(len(names)) * 0.5)))
+    def prepare(x0: Any, data: tuple[Any, ...]) -> tuple[Any, Any, Any]:
+        """kappa, unconstrained LSQ point and whitening matrix of one bin.
 
-    def potential_gen(t: Any, y: Any, sigma: Any, mask: Any, p_full: Any, loc: Any,
+        kappa = -cov(baseline, contrast) / var(contrast) under the Laplace approximation
+        at the least-squares point (sampling baseline itself there), clipped to [0, 1]
+        (for g2 = baseline + contrast*F with 0 <= F <= 1 it is a weighted mean of F)."""
+        kappa = jnp.zeros(())
+        if pair is not None:
+            _, lam0, vec0 = curvature(x0, (*data, kappa))
+            cov0 = (vec0 / lam0[None, :]) @ vec0.T
+            i_b, i_c = site_pos[OFFSET], site_pos[pair[1]]
+            c0 = x0[names.index(pair[1])]
+            k = -cov0[i_b, i_c] / (c0 * cov0[i_c, i_c])  # contrast sampled as log(contrast)
+            kappa = jnp.where(jnp.isfinite(k), jnp.clip(k, 0.0, 1.0), 0.0)
+        flat, lam, vec = curvature(x0, (*data, kappa))
+        return kappa, flat, vec / jnp.sqrt(lam)[None, :]
+
+    def potential_gen(t: Any, y: Any, sigma: Any, mask: Any, p_full: Any, loc: Any, kappa: Any,
                       u0: Any, white: Any) -> Any:
-        data = (t, y, sigma, mask, p_full, loc)
+        data = (t, y, sigma, mask, p_full, loc, kappa)
         return lambda w: potential_energy(model, data, {}, unravel0(u0 + white @ w))
 
     init_kernel, sample_kernel = hmc(potential_fn_gen=potential_gen, algo="NUTS")
 
     def init_one(key: Any, margs: tuple[Any, ...]) -> Any:
-        w0 = jnp.zeros(margs[6].shape[0])
+        w0 = jnp.zeros(margs[7].shape[0])
         return init_kernel(
             w0, cfg["warmup"], step_size=0.5, dense_mass=True,
             target_accept_prob=cfg["target_accept"], max_tree_depth=cfg["max_tree_depth"],
             model_args=margs, rng_key=key,
         )
 
-    bin_axes = (None, 0, 0, 0, 0, 0, 0, 0)
+    bin_axes = (None, 0, 0, 0, 0, 0, 0, 0, 0)
 
     def init_all(x0: Any, keys: Any, t: Any, y: Any, sigma: Any, mask: Any, p_full: Any, loc: Any) -> Any:
-        u0, white = jax.vmap(prepare, in_axes=(0, (None, 0, 0, 0, 0, 0)))(x0, (t, y, sigma, mask, p_full, loc))
-        margs = (t, y, sigma, mask, p_full, loc, u0, white)
+        kappa, u0, white = jax.vmap(prepare, in_axes=(0, (None, 0, 0, 0, 0, 0)))(
+            x0, (t, y, sigma, mask, p_full, loc))
+        margs = (t, y, sigma, mask, p_full, loc, kappa, u0, white)
         per_chain = jax.vmap(init_one, in_axes=(0, None))
         state = jax.vmap(per_chain, in_axes=(0, bin_axes))(keys, margs)
-        return state._replace(i=state.i[0, 0]), u0, white
+        return state._replace(i=state.i[0, 0]), kappa, u0, white
 
     def state_axes(state: Any, axis: Any) -> Any:
         return state._replace(**{f: (None if f == "i" else axis) for f in state._fields})
@@ -174,9 +218,9 @@ def _build(problem: Any, cfg: dict[str, Any]) -> dict[str, Any]:
         return jax.lax.fori_loop(0, n, body, (state, buf))
 
     def constrain_one(w: Any, margs: tuple[Any, ...]) -> Any:
-        t, y, sigma, mask, p_full, loc, u0, white = margs
+        t, y, sigma, mask, p_full, loc, kappa, u0, white = margs
         params = unravel0(u0 + white @ w)
-        vals = constrain_fn(model, (t, y, sigma, mask, p_full, loc), {}, params, return_deterministic=True)
+        vals = constrain_fn(model, (t, y, sigma, mask, p_full, loc, kappa), {}, params, return_deterministic=True)
         return jnp.stack([vals[n] for n in names], axis=-1)
 
     def constrain_all(w: Any, margs: tuple[Any, ...]) -> Any:
@@ -190,6 +234,7 @@ def _build(problem: Any, cfg: dict[str, Any]) -> dict[str, Any]:
         "chunk": jax.jit(run_chunk),
         "constrain": jax.jit(constrain_all),
         "names": names,
+        "offset": pair is not None,
     }
 
 
@@ -199,7 +244,7 @@ def _dummy_args(problem: Any) -> tuple[Any, ...]:
     n_t = problem.t.size
     n_free = len(problem.free)
     return (jnp.asarray(problem.t), jnp.ones(n_t), jnp.ones(n_t), jnp.ones(n_t, dtype=bool),
-            jnp.asarray(problem.p0[0]), jnp.ones(n_free))
+            jnp.asarray(problem.p0[0]), jnp.ones(n_free), jnp.zeros(()))
 
 
 def _programs(problem: Any, cfg: dict[str, Any]) -> dict[str, Any]:
@@ -235,8 +280,8 @@ def sample_nuts(problem: Any, start: Any, settings: Any) -> Any:
     keys = jax.random.split(jax.random.PRNGKey(cfg["seed"]), n_bins * chains)
     keys = keys.reshape(n_bins, chains, *keys.shape[1:])
     data = [put(a) for a in (problem.t, problem.y, problem.sigma, problem.mask, problem.p0, loc)]
-    state, u0, white = progs["init"](put(x0), keys, *data)
-    margs = (*data, u0, white)
+    state, kappa, u0, white = progs["init"](put(x0), keys, *data)
+    margs = (*data, kappa, u0, white)
 
     total = cfg["warmup"] + cfg["draws"]
     done = 0
@@ -266,5 +311,7 @@ def sample_nuts(problem: Any, start: Any, settings: Any) -> Any:
     stats["lp"] = -stats.pop("potential")
     return PosteriorDraws(
         draws=draws, sample_stats=stats, sampler="nuts",
-        settings={**cfg, "dense_mass": True, "whitened": "laplace at least-squares point"},
+        settings={**cfg, "dense_mass": True, "whitened": "laplace at least-squares point",
+                  **({"offset": "baseline + kappa*contrast sampled in place of baseline"}
+                     if progs["offset"] else {})},
     )
