@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # imported for type hints only, never at run time
 
     from xpcs_core.backend_info import BackendInfo
     from xpcs_core.fitting import FitProblem, LsqSolution, PosteriorDraws, SamplerSettings
+    from xpcs_core.kernels.multitau import MultitauAccumulator, MultitauOptions
 
 PROJECT = "xpcs"
 ENTRY_POINT_GROUP = "xpcs_core.backends"
@@ -185,13 +186,18 @@ def xpcs_sample_posterior(problem: FitProblem, start: LsqSolution | None,
 
 # -------------------------------------------------------------------- correlation
 @hookspec(firstresult=True)
-def xpcs_multitau(frames: Any, n_levels: int | None) -> dict[str, Any]:
-    """Multi-tau correlation of a block of frames, per pixel.
+def xpcs_multitau_accumulator(n_pixels: int, n_frames: int,
+                              options: MultitauOptions) -> MultitauAccumulator:
+    """A streaming multi-tau accumulator for ``n_pixels`` pixels and up to ``n_frames`` frames.
 
-    ``frames``: (n_frames, n_pix) float array (one chunk of pixels, all frames).
-    Lags follow PHYSICS.md (1..8, then 4 per level). Returns ``"delays"`` (n_tau,)
-    int64 frame lags and ``"G2"``, ``"IP"``, ``"IF"``: (n_tau, n_pix) float64 averages
-    ⟨I(t)I(t+τ)⟩, ⟨I(t)⟩, ⟨I(t+τ)⟩ over the frames that have a partner.
+    The core feeds it ``(n_chunk, n_pixels)`` blocks of frames in time order
+    (``update(frames, valid)``) and calls ``finish()`` once, which returns a
+    :class:`xpcs_core.kernels.multitau.MultitauSums` (NumPy float64 per-pixel G2, IP,
+    IF per lag, with the lag list and the valid-pair counts). Lags, levels, pair
+    averaging and bad frames follow docs/physics.md ("Multi-tau correlation"). Memory
+    must not grow with the number of frames; the result must not depend on how the
+    frames were cut into blocks. ``options`` is a
+    :class:`xpcs_core.kernels.multitau.MultitauOptions` (dense, sparse or auto path).
     """
 
 
@@ -213,7 +219,7 @@ HOOK_FAMILIES: dict[str, tuple[str, ...]] = {
     "partition": ("xpcs_partition", "xpcs_binned_mean"),
     "lsq": ("xpcs_fit_lsq",),
     "posterior": ("xpcs_sample_posterior",),
-    "multitau": ("xpcs_multitau",),
+    "multitau": ("xpcs_multitau_accumulator",),
     "twotime": ("xpcs_twotime",),
 }
 """Hook names by family; a backend's capabilities are the families it implements."""

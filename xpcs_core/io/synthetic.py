@@ -34,7 +34,7 @@ from xpcs_core.io.atomic import atomic_h5
 from xpcs_core.io.data import Meta, MultitauData, ResultData, TwotimeData
 from xpcs_core.io.qmap_group import PartitionData, QmapGroup
 from xpcs_core.io.writer import write_result
-from xpcs_core.kernels.correlation import multitau_delays
+from xpcs_core.kernels.multitau import multitau_delays
 
 __all__ = ["SyntheticSpec", "make_synthetic", "multitau_delays", "write_synthetic", "q_map"]
 
