@@ -198,7 +198,7 @@ def main() -> None:
     per_bin = statistics.median(np_times[1:]) if len(np_times) > 1 else np_times[0]
     t_numpyro = compile_est + N_BINS * per_bin
 
-    from xpcs_numpy.fitting_emcee import sample_emcee
+    from xpcs_numpy._emcee import sample_emcee
 
     sub = problem.subset(np.array(loop_bins))
     lsq_sub = numpy_be.call("xpcs_fit_lsq", problem=sub)

@@ -93,10 +93,10 @@ def test_from_result_file(tmp_path):
 
     path = tmp_path / "result.hdf"
     write_synthetic(path, spec=SyntheticSpec.for_shape((64, 80), n_frames=200))
-    g = Geometry.from_result(path)
     from xpcs_core import open_result
 
     with open_result(path) as res:
+        g = res.geometry
         assert g.shape == res.detector_shape == (64, 80)
         assert g.energy_kev == res.energy and g.distance_m == res.detector_distance
         assert g.beam_center_x == res.beam_center_x and g.beam_center_y == res.beam_center_y

@@ -9,7 +9,7 @@ import pytest
 from xpcs_core import XpcsFormatError, XpcsInputError, open_result
 from xpcs_core.geometry import Geometry
 from xpcs_core.partition import make_partition
-from xpcs_core.qmap import read_qmap, write_qmap
+from xpcs_core.io.qmap_file import group_from_partition, read_qmap, write_qmap
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_inside_a_result_file(tmp_path):
 
     from xpcs_core.io.synthetic import SyntheticSpec, make_synthetic
     from xpcs_core.io.writer import write_result
-    from xpcs_core.qmap import write_qmap_group_to
+    from xpcs_core.io.qmap_file import write_qmap_group_to
 
     data = make_synthetic(SyntheticSpec.for_shape((64, 80), n_frames=200))
     g = Geometry(energy_kev=data.qmap.energy, distance_m=data.qmap.detector_distance,
@@ -71,7 +71,7 @@ def test_inside_a_result_file(tmp_path):
     part = make_partition(g, dynamic=(n_dyn, 1), static=(5 * n_dyn, 1), backend="numpy")
     assert part.dynamic.n_labels == n_dyn
     path = tmp_path / "result.hdf"
-    write_result(path, replace(data, qmap=part.to_qmap_group(), saxs_1d=None, saxs_1d_segments=None))
+    write_result(path, replace(data, qmap=group_from_partition(part), saxs_1d=None, saxs_1d_segments=None))
     with open_result(path) as res:
         np.testing.assert_array_equal(res.qmap.static.roi_map, part.static.labels)
         np.testing.assert_array_equal(res.qmap.dynamic.index_mapping, part.dynamic.index_mapping)

@@ -129,12 +129,12 @@ def test_fallback_along_priority_is_logged_and_recorded(partial_and_full, caplog
     np.testing.assert_allclose(means, [2.0, 5.0])
     assert prov.backend == "full"
     assert prov.fallback_from == "partial"
-    assert "partial" in prov.reason and "partition" in prov.reason
-    assert any("does not implement partition" in r.getMessage() for r in caplog.records)
+    assert "partial" in prov.reason and "binning" in prov.reason
+    assert any("does not implement binning" in r.getMessage() for r in caplog.records)
 
 
 def test_explicit_backend_never_falls_back(partial_and_full, monkeypatch):
-    with pytest.raises(OpNotImplemented, match="'partial' does not implement partition"):
+    with pytest.raises(OpNotImplemented, match="'partial' does not implement binning"):
         call("xpcs_binned_mean", backend="partial", data=[1.0], labels=[1], n_labels=1)
     monkeypatch.setenv("XPCS_BACKEND", "partial")
     with pytest.raises(OpNotImplemented):

@@ -164,19 +164,6 @@ class Geometry:
             raise XpcsFormatError(path, f"not valid JSON ({exc.msg}, line {exc.lineno})") from None
         return cls.from_dict(data, source=str(path))
 
-    @classmethod
-    def from_result(cls, result: Any) -> Geometry:
-        """Geometry of a result file (a path or an opened ``XpcsResult``).
-
-        Uses the file's metadata (energy, distance, pixel size) and its q-map group
-        (beam centre, detector shape); the kind is transmission unless the result
-        says otherwise.
-        """
-        from xpcs_core.qmap import geometry_from_result
-
-        return geometry_from_result(result)
-
-    # ------------------------------------------------------------------ output
     def to_dict(self) -> dict[str, Any]:
         """The JSON keys and values (``shape`` as a list)."""
         out = asdict(self)

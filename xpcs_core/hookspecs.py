@@ -20,8 +20,10 @@ Conventions for every op hook
   raise anything, the core reports it with the backend's name.
 
 Hook families (the ``capabilities`` a backend reports are the families it implements):
-``info``, ``arrays``, ``qmap``, ``partition``, ``lsq``, ``posterior``, ``multitau``,
-``twotime``. See :data:`HOOK_FAMILIES`.
+``info``, ``arrays``, ``qmap``, ``partition``, ``binning``, ``lsq``, ``posterior``,
+``multitau``, ``twotime``. See :data:`HOOK_FAMILIES`. For a family F, the shared kernel (where
+there is one) is ``xpcs_core/kernels/F.py``, each plugin's hookimpls are in its module ``F.py``
+and the conformance tests in ``xpcs_core/testing/test_F.py`` (docs/architecture.md, "One-hop map").
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ if TYPE_CHECKING:  # imported for type hints only, never at run time
 
     from xpcs_core.backend_info import BackendInfo
     from xpcs_core.fitting import FitProblem, LsqSolution, PosteriorDraws, SamplerSettings
+    from xpcs_core.geometry import Geometry
+    from xpcs_core.kernels.binning import BinnedMean
+    from xpcs_core.kernels.partition import Assignment
+    from xpcs_core.partition import PartitionSpec
     from xpcs_core.kernels.multitau import MultitauAccumulator, MultitauOptions
 
 PROJECT = "xpcs"
@@ -95,7 +101,7 @@ def xpcs_to_numpy(array: Any) -> np.ndarray:
 
 # --------------------------------------------------------------------------- qmap
 @hookspec(firstresult=True)
-def xpcs_compute_qmap(geometry: Any) -> dict[str, Any]:
+def xpcs_compute_qmap(geometry: Geometry) -> dict[str, Any]:
     """Compute the per-pixel reciprocal-space maps of a detector.
 
     ``geometry`` is an :class:`xpcs_core.geometry.Geometry` (``kind`` is
@@ -112,7 +118,7 @@ def xpcs_compute_qmap(geometry: Any) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- partition
 @hookspec(firstresult=True)
-def xpcs_partition(maps: dict[str, np.ndarray], mask: np.ndarray, spec: Any) -> dict[str, Any]:
+def xpcs_partition(maps: dict[str, np.ndarray], mask: np.ndarray, spec: PartitionSpec) -> Assignment:
     """Assign each pixel to a bin of a one- or two-map partition.
 
     ``maps`` holds float64 (H, W) maps by name (those of ``xpcs_compute_qmap`` plus
@@ -121,9 +127,10 @@ def xpcs_partition(maps: dict[str, np.ndarray], mask: np.ndarray, spec: Any) -> 
     ``scale`` (``"linear"``/``"log"``, dim0), ``ranges`` ((lo, hi) per map, None =
     data min/max over the valid pixels), ``phi_offset``, ``phi_fold``, and ``edges``
     (explicit edges per map, or None).
-    Returns ``"natural_index"``: int64 (H, W), the 0-based natural bin index
-    i0·n1 + i1 of each pixel, −1 for masked, non-finite or out-of-range pixels, and
-    ``"edges"``: a list of float64 edge arrays (n+1 each), one per map.
+    Returns an :class:`xpcs_core.kernels.partition.Assignment`: ``natural_index``,
+    int64 (H, W), the 0-based natural bin index i0·n1 + i1 of each pixel, −1 for
+    masked, non-finite or out-of-range pixels, and ``edges``, a list of float64 edge
+    arrays (n+1 each), one per map.
     The core compresses natural indices to labels 1..K. Must agree with the NumPy
     reference bit for bit: compute edges on the host with
     :func:`xpcs_core.kernels.partition.bin_edges` from the exact min/max and digitize
@@ -132,20 +139,24 @@ def xpcs_partition(maps: dict[str, np.ndarray], mask: np.ndarray, spec: Any) -> 
     """
 
 
+# ------------------------------------------------------------------------ binning
 @hookspec(firstresult=True)
-def xpcs_binned_mean(data: Any, labels: np.ndarray, n_labels: int) -> tuple[Any, Any]:
+def xpcs_binned_mean(data: Any, labels: np.ndarray, n_labels: int) -> BinnedMean:
     """Mean of ``data`` over the pixels of each label.
 
     ``data``: (..., H, W) or (..., N) real array (an image or a stack of frames, any
     float or integer dtype, NumPy or the backend's own); ``labels``: int32/int64 NumPy
     array of the trailing shape of ``data``, 0 = not used, else 1..n_labels (checked by
-    the core). Returns ``(means, counts)``: ``means`` (..., n_labels) float64, summed in
-    float64 (NaN for an empty label), ``counts`` (n_labels,) int64 pixel counts.
+    the core). Returns a :class:`xpcs_core.kernels.binning.BinnedMean`: ``means``
+    (..., n_labels) float64, summed in float64 (NaN for an empty label), ``counts``
+    (n_labels,) int64 pixel counts. :func:`xpcs_core.kernels.binning.binned_mean` does it
+    for NumPy + ``scipy.sparse`` or CuPy + ``cupyx.scipy.sparse`` (any namespace ``xp``
+    with a scipy-like ``sparse`` module offering ``csc_matrix``).
     Label 0 never contributes.
     """
 
 
-# ---------------------------------------------------------------------- fitting
+# --------------------------------------------------------------------------- lsq
 @hookspec(firstresult=True)
 def xpcs_fit_lsq(problem: FitProblem) -> LsqSolution:
     """Weighted, bounded nonlinear least squares of one g2 model, all q-bins at once.
@@ -156,7 +167,7 @@ def xpcs_fit_lsq(problem: FitProblem) -> LsqSolution:
     ``y``, ``sigma``, ``mask`` (n_bins, n_t) (``mask`` False = point not used),
     ``p0``/``lower``/``upper`` (n_bins, n_params) (fixed parameters hold their value in
     ``p0``) and ``free`` (names of the free parameters). Bins are independent: solve
-    them together (no Python loop over bins). :mod:`xpcs_core.fitting.lsq` has the
+    them together (no Python loop over bins). :mod:`xpcs_core.kernels.lsq` has the
     shared pieces: the bounds' change of variables, residuals, ``finish`` (chi2 and the
     covariance as ``curve_fit(absolute_sigma=True)``) and a vectorised solver.
     Returns an :class:`xpcs_core.fitting.LsqSolution` of NumPy arrays: per-bin
@@ -166,13 +177,14 @@ def xpcs_fit_lsq(problem: FitProblem) -> LsqSolution:
     """
 
 
+# --------------------------------------------------------------------- posterior
 @hookspec(firstresult=True)
 def xpcs_sample_posterior(problem: FitProblem, start: LsqSolution | None,
                           settings: SamplerSettings) -> PosteriorDraws:
     """Draw posterior samples of the g2 model parameters for all q-bins.
 
     ``problem`` as for ``xpcs_fit_lsq``; ``start`` its least-squares solution (chains
-    start there; :mod:`xpcs_core.fitting.posterior` gives the starting values inside the
+    start there; :mod:`xpcs_core.kernels.posterior` gives the starting values inside the
     priors' support and the sample-site layout); ``settings`` an
     :class:`xpcs_core.fitting.SamplerSettings` (chains, warm-up, draws -- ``None`` means
     the sampler's default --, seed, ``progress(done, total)`` callback, ``cancel``
@@ -184,7 +196,7 @@ def xpcs_sample_posterior(problem: FitProblem, start: LsqSolution | None,
     """
 
 
-# -------------------------------------------------------------------- correlation
+# ----------------------------------------------------------------------- multitau
 @hookspec(firstresult=True)
 def xpcs_multitau_accumulator(n_pixels: int, n_frames: int,
                               options: MultitauOptions) -> MultitauAccumulator:
@@ -201,6 +213,7 @@ def xpcs_multitau_accumulator(n_pixels: int, n_frames: int,
     """
 
 
+# ------------------------------------------------------------------------ twotime
 @hookspec(firstresult=True)
 def xpcs_twotime(frames: Any) -> Any:
     """Two-time correlation of the pixels of one bin.
@@ -216,7 +229,8 @@ HOOK_FAMILIES: dict[str, tuple[str, ...]] = {
     "info": ("xpcs_backend_info", "xpcs_backend_load"),
     "arrays": ("xpcs_array_namespace", "xpcs_to_device", "xpcs_to_numpy"),
     "qmap": ("xpcs_compute_qmap",),
-    "partition": ("xpcs_partition", "xpcs_binned_mean"),
+    "partition": ("xpcs_partition",),
+    "binning": ("xpcs_binned_mean",),
     "lsq": ("xpcs_fit_lsq",),
     "posterior": ("xpcs_sample_posterior",),
     "multitau": ("xpcs_multitau_accumulator",),

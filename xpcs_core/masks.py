@@ -168,8 +168,10 @@ def _split_h5(spec: str) -> tuple[str, str | None]:
 def _read_h5(path: Path, dataset: str | None) -> np.ndarray:
     import h5py
 
+    from xpcs_core.io._h5util import open_h5_readonly
+
     try:
-        with h5py.File(path, "r") as f:
+        with open_h5_readonly(path) as f:
             keys = [dataset] if dataset else [k for k in MASK_DATASETS if k in f]
             if not keys:
                 raise XpcsFormatError(

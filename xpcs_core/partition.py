@@ -24,8 +24,6 @@ from xpcs_core.geometry import Geometry
 from xpcs_core.kernels.partition import bin_centres
 from xpcs_core.qmap import UNITS, QMap, compute_qmap
 
-if TYPE_CHECKING:
-    from xpcs_core.io.qmap_group import PartitionData, QmapGroup
 
 SCALES = ("linear", "log")
 Range = tuple[float | None, float | None]
@@ -129,33 +127,6 @@ class Binning:
         idx = np.unravel_index(self.index_mapping, self.bins)
         return np.stack([c[i] for c, i in zip(self.centres, idx, strict=True)], axis=1)
 
-    def to_partition_data(self) -> PartitionData:
-        """As the result-file I/O's :class:`~xpcs_core.io.qmap_group.PartitionData`."""
-        from xpcs_core.io.qmap_group import PartitionData
-
-        maps, units = list(self.maps), list(self.units or [UNITS.get(m, "") for m in self.maps])
-        bins, centres = list(self.bins), list(self.centres)
-        if len(maps) == 1:  # stored as a second dimension with one bin
-            maps.append("phi" if maps[0] != "phi" else "none")
-            units.append(UNITS.get(maps[1], ""))
-            bins.append(1)
-            centres.append(np.array([np.nan]))
-        return PartitionData(
-            roi_map=self.labels, num_pts=tuple(bins), v_list=centres,
-            index_mapping=self.index_mapping, names=tuple(maps), units=tuple(units),
-        )
-
-    @classmethod
-    def from_partition_data(cls, part: PartitionData) -> Binning:
-        """From a partition read from a file (edges are not stored there: left empty)."""
-        labels = np.asarray(part.roi_map).astype(np.int32)
-        return cls(
-            labels=labels, maps=tuple(part.names), bins=tuple(part.num_pts), edges=[],
-            centres=[np.asarray(v, dtype=np.float64) for v in part.v_list],
-            index_mapping=np.asarray(part.index_mapping, dtype=np.int64),
-            counts=part.counts(), units=tuple(part.units),
-        )
-
 
 @dataclass
 class Partition:
@@ -186,46 +157,6 @@ class Partition:
         if self.qmap is None:
             self.qmap = compute_qmap(self.geometry, backend="numpy")
         return {n: self.qmap[n] for n in names}
-
-    def to_qmap_group(self, with_maps: bool = False) -> QmapGroup:
-        """As a :class:`~xpcs_core.io.qmap_group.QmapGroup` (the ``/qmap`` group of FORMAT.md).
-
-        With ``with_maps`` the float64 maps ``q``, ``phi`` (and ``qr``, ``qz`` for
-        reflection) are attached as ``maps``.
-        """
-        from xpcs_core.io.qmap_group import QmapGroup
-
-        g = self.geometry
-        dynamic, static = self.dynamic.to_partition_data(), self.static.to_partition_data()
-        maps = {}
-        if with_maps:
-            maps = self.map_arrays(("q", "phi", "qr", "qz") if g.kind == "reflection" else ("q", "phi"))
-        return QmapGroup(
-            beam_center_x=g.beam_center_x, beam_center_y=g.beam_center_y,
-            pixel_size=g.pixel_size_m, detector_distance=g.distance_m, energy=g.energy_kev,
-            mask=self.mask, blemish=self.blemish, dynamic=dynamic, static=static,
-            map_names=dynamic.names, map_units=dynamic.units, maps=maps,
-        )
-
-    @classmethod
-    def from_qmap_group(cls, group: QmapGroup, geometry: Geometry | None = None) -> Partition:
-        """From a q-map group read from a file; ``geometry`` defaults to transmission
-        with the group's beam centre, pixel size, distance, energy and mask shape."""
-        if geometry is None:
-            geometry = Geometry(
-                energy_kev=group.energy, distance_m=group.detector_distance,
-                pixel_size_m=group.pixel_size, beam_center_x=group.beam_center_x,
-                beam_center_y=group.beam_center_y, shape=group.shape,
-            )
-        maps = {k: np.asarray(v, dtype=np.float64) for k, v in group.maps.items()}
-        return cls(
-            dynamic=Binning.from_partition_data(group.dynamic),
-            static=Binning.from_partition_data(group.static),
-            mask=np.asarray(group.mask) != 0, geometry=geometry,
-            static_to_dynamic=group.static_to_dynamic(),
-            qmap=QMap(geometry, maps) if maps else None,
-            blemish=None if group.blemish is None else np.asarray(group.blemish) != 0,
-        )
 
 
 # --------------------------------------------------------------------- internals
@@ -276,7 +207,7 @@ def partition_maps(
                 f"map {name!r} has shape {np.shape(maps[name])}, the mask {np.shape(mask)}"
             )
     raw, provenance = call("xpcs_partition", backend=backend, maps=dict(maps), mask=mask, spec=spec)
-    natural = np.asarray(get_backend(provenance.backend).to_numpy(raw["natural_index"]))
+    natural = np.asarray(get_backend(provenance.backend).to_numpy(raw.natural_index))
     if natural.shape != np.shape(mask) or natural.dtype.kind not in "iu":
         raise XpcsBackendError(
             f"backend {provenance.backend!r} returned natural indices of shape "
@@ -293,7 +224,7 @@ def partition_maps(
             f"{' x '.join(map(str, spec.bins))} = {n_total} {'/'.join(spec.maps)} bins but only "
             f"{n_pixels} usable pixels; use fewer bins or a larger mask"
         )
-    edges = [np.asarray(e, dtype=np.float64) for e in raw["edges"]]
+    edges = [np.asarray(e, dtype=np.float64) for e in raw.edges]
     centres = [bin_centres(e, spec.scale_of(d)) for d, e in enumerate(edges)]
     binning = Binning(
         labels=labels, maps=spec.maps, bins=spec.bins, edges=edges, centres=centres,

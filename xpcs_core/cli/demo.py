@@ -41,11 +41,11 @@ def demo(out_dir: str, bayes: bool, seed: int) -> None:
     from rich.console import Console
 
     from xpcs_core.fitting.api import fit_g2
-    from xpcs_core.geometry import Geometry
     from xpcs_core.io.result import open_result
     from xpcs_core.io.synthetic import write_synthetic
     from xpcs_core.partition import make_partition
-    from xpcs_core.qmap import compute_qmap, write_qmap
+    from xpcs_core.io.qmap_file import write_qmap
+    from xpcs_core.qmap import compute_qmap
 
     console = Console(highlight=False, soft_wrap=True)
     out = Path(out_dir)
@@ -56,7 +56,7 @@ def demo(out_dir: str, bayes: bool, seed: int) -> None:
     write_synthetic(path, layout="nexus", diffusion=TRUE_D, seed=seed, twotime=True)
     with open_result(path) as res:
         info = res.summary()
-        geometry = Geometry.from_result(res)
+        geometry = res.geometry
         mask = res.qmap.mask
     console.print(f"wrote {path}: {info['detector_shape'][0]}x{info['detector_shape'][1]} detector, "
                   f"{info['n_dynamic_bins']} dynamic / {info['n_static_bins']} static bins, "

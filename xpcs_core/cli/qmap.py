@@ -46,7 +46,8 @@ def qmap(geometry_path: str | None, result_path: str | None, mask_path: str | No
     from xpcs_core.geometry import Geometry
     from xpcs_core.masks import load_mask
     from xpcs_core.partition import make_partition
-    from xpcs_core.qmap import compute_qmap, write_qmap
+    from xpcs_core.io.qmap_file import write_qmap
+    from xpcs_core.qmap import compute_qmap
 
     if (geometry_path is None) == (result_path is None):
         raise click.UsageError("give exactly one of --geometry GEOM.json or --from RESULT")
@@ -61,7 +62,7 @@ def qmap(geometry_path: str | None, result_path: str | None, mask_path: str | No
         from xpcs_core.io.result import open_result
 
         with open_result(result_path) as res:  # type: ignore[arg-type]
-            geometry = Geometry.from_result(res)
+            geometry = res.geometry
             if mask_path is None:
                 mask = res.qmap.mask
                 blemish = res.qmap.blemish

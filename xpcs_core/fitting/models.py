@@ -71,9 +71,9 @@ DEFAULT_PRIORS: dict[str, Prior] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class G2Model:
-    """A g2(t) model usable by every backend.
+    """A g2(t) model usable by every backend (compared and hashed by identity: one object per registered model).
 
     ``log_scale`` names parameters (times) that the solvers handle as logarithms;
     ``ordered`` holds pairs ``(a, b)`` constrained to ``a < b`` (tau1 < tau2).

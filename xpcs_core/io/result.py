@@ -19,6 +19,7 @@ import h5py
 import numpy as np
 
 from xpcs_core.errors import XpcsFormatError, XpcsFormatWarning, XpcsInputError
+from xpcs_core.geometry import Geometry
 from xpcs_core.io._h5util import (
     attr_str,
     check_kind,
@@ -350,6 +351,14 @@ class XpcsResult:
         if TWOTIME in self.analysis and self._c2_names:
             return int(self._c2_dataset(0).shape[0])
         return None
+
+    @cached_property
+    def geometry(self) -> Geometry:
+        """The detector geometry: metadata + the q-map group's stored geometry (kind,
+        incidence, orientation, swing) when this project wrote it; else transmission."""
+        from xpcs_core.io.qmap_file import result_geometry
+
+        return result_geometry(self)
 
     @cached_property
     def metadata(self) -> dict[str, Any]:

@@ -15,12 +15,40 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 
-try:  # the compiled product of scipy.sparse, called directly to skip per-chunk overhead
-    from scipy.sparse._sparsetools import csc_matvecs as _np_csc_matvecs
-except ImportError:  # pragma: no cover - a future scipy without it takes the public path
-    _np_csc_matvecs = None
+import numpy as np
+
+
+class BinnedMean(NamedTuple):
+    """What ``xpcs_binned_mean`` returns: ``means`` (..., K) float64 (NaN for an empty
+    label) and ``counts`` (K,) int64 pixels per label (arrays of the backend)."""
+
+    means: Any
+    counts: Any
+
+
+def _private_csc_matvecs() -> Any:
+    """scipy's compiled CSC product (a private routine), if it is there and still computes
+    ``y += A @ X`` as this module calls it; else None, and the public API is used."""
+    try:
+        from scipy.sparse._sparsetools import csc_matvecs
+    except ImportError:  # pragma: no cover - a future scipy without it
+        return None
+    # self-test: A = [[1, 0, 2], [0, 3, 0]] (CSC), X (3 x 2); y = A @ X
+    indptr = np.array([0, 1, 2, 3], dtype=np.int32)
+    indices = np.array([0, 1, 0], dtype=np.int32)
+    values = np.array([1.0, 3.0, 2.0])
+    x = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    y = np.zeros((2, 2))
+    try:
+        csc_matvecs(2, 3, 2, indptr, indices, values, x.reshape(-1), y.reshape(-1))
+    except Exception:  # pragma: no cover - signature changed
+        return None
+    return csc_matvecs if np.array_equal(y, [[11.0, 14.0], [9.0, 12.0]]) else None
+
+
+_np_csc_matvecs = _private_csc_matvecs()
 
 
 class LabelMatrix:
@@ -123,12 +151,12 @@ def means_from_sums(xp: Any, sums: Any, counts: Any) -> Any:
 
 
 def binned_mean(xp: Any, sparse: Any, data: Any, labels: Any, n_labels: int,
-                chunk: int | None = None, direct: bool = False) -> tuple[Any, Any]:
-    """Hook body: ``(means (..., K) float64, counts (K,) int64)`` of ``data`` (..., *labels.shape)."""
+                chunk: int | None = None, direct: bool = False) -> BinnedMean:
+    """Hook body: the :class:`BinnedMean` of ``data`` (..., *labels.shape)."""
     labels = xp.asarray(labels)
     data = xp.asarray(data)
     lead = tuple(data.shape[: data.ndim - labels.ndim])
     matrix = LabelMatrix(xp, labels.reshape(-1), n_labels)
     sums = binned_sums(xp, sparse, data.reshape(-1, labels.size), matrix, chunk=chunk, direct=direct)
     counts = matrix.counts()
-    return means_from_sums(xp, sums, counts).reshape(*lead, n_labels), counts
+    return BinnedMean(means_from_sums(xp, sums, counts).reshape(*lead, n_labels), counts)

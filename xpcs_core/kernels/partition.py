@@ -20,11 +20,23 @@ the last bin; invalid pixels get −1.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from xpcs_core.errors import XpcsInputError
+
+class Assignment(NamedTuple):
+    """What ``xpcs_partition`` returns: each pixel's natural bin index and the edges used.
+
+    ``natural_index`` (H, W) int64, the 0-based natural bin index i0·n1 + i1 of each
+    pixel, −1 for masked, non-finite or out-of-range pixels (an array of the backend);
+    ``edges`` a list of float64 edge arrays (n+1 each), one per map.
+    """
+
+    natural_index: Any
+    edges: list[Any]
+
 
 SCALE = 1e12
 """Values are compared after rounding to 12 decimals, as integers in units of 1e-12."""
@@ -180,7 +192,7 @@ def run_partition(
 
     ``prepare_fn``/``assign_fn`` default to :func:`prepare`/:func:`assign` bound to
     ``xp``; a backend passes compiled versions (same signatures without ``xp``).
-    Returns ``{"natural_index": (H, W) int64, -1 = unused, "edges": [float64 edges]}``.
+    Returns an :class:`Assignment`.
     """
     names = tuple(spec.maps)
     values = [to_device(np.asarray(maps[name], dtype=np.float64)) for name in names]
@@ -200,4 +212,4 @@ def run_partition(
     scaled = [to_device(padded(scale_edges(e))) for e in edges]
     counts = [to_device(np.int64(n)) for n in spec.bins]
     natural = assign_fn(values, valid, scaled, counts)
-    return {"natural_index": natural, "edges": edges}
+    return Assignment(natural, edges)

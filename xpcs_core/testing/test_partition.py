@@ -46,8 +46,8 @@ def awkward() -> dict[str, np.ndarray]:
 
 def _run(backend, maps, mask, spec):
     out = backend.call("xpcs_partition", maps=maps, mask=mask, spec=spec)
-    natural = backend.to_numpy(out["natural_index"])
-    edges = [np.asarray(backend.to_numpy(e)) for e in out["edges"]]
+    natural = backend.to_numpy(out.natural_index)
+    edges = [np.asarray(backend.to_numpy(e)) for e in out.edges]
     return natural, edges
 
 

@@ -9,11 +9,13 @@ process.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
 import warnings
 from types import ModuleType
+from collections.abc import Callable
 from typing import Any
 
 from xpcs_core import config
@@ -83,3 +85,21 @@ def device_name(dev: Any) -> str:
     """``"cpu"`` or ``"cuda:0"`` style name of a JAX device."""
     platform = "cuda" if dev.platform == "gpu" else dev.platform
     return "cpu" if platform == "cpu" else f"{platform}:{dev.id}"
+
+
+@functools.cache
+def jitted(fn: Callable[..., Any], static: tuple[str, ...] = ()) -> Callable[..., Any]:
+    """``jax.jit(fn bound to jax.numpy)``, built once per process (jax caches per shape).
+
+    ``fn(xp, ...)`` is a shared kernel written against an array namespace; every array
+    and scalar goes in as an argument, never as a closed-over constant.
+    """
+    jax = jax_module()
+    import jax.numpy as jnp
+
+    return jax.jit(functools.partial(fn, jnp), static_argnames=static)
+
+
+def to_device(array: Any) -> Any:
+    """A NumPy array on the chosen jax device."""
+    return jax_module().device_put(array, device())

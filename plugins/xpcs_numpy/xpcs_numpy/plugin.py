@@ -1,7 +1,11 @@
-"""Entry point of the numpy backend: gathers the hookimpls of each family module."""
+"""Entry point of the numpy backend: one module per hook family (``hookspecs.HOOK_FAMILIES``)."""
 
-from xpcs_numpy.arrays import *  # noqa: F401,F403  info + array ops
-from xpcs_numpy.multitau import *  # noqa: F401,F403  streaming multi-tau
-from xpcs_numpy.twotime import *  # noqa: F401,F403  two-time
-from xpcs_numpy.qmap import *  # noqa: F401,F403  q-map, partition, binned means
-from xpcs_numpy.fitting import *  # noqa: F401,F403  g2 least squares + emcee posteriors
+from xpcs_numpy.info import *  # noqa: F401,F403
+from xpcs_numpy.arrays import *  # noqa: F401,F403
+from xpcs_numpy.qmap import *  # noqa: F401,F403
+from xpcs_numpy.partition import *  # noqa: F401,F403
+from xpcs_numpy.binning import *  # noqa: F401,F403
+from xpcs_numpy.lsq import *  # noqa: F401,F403
+from xpcs_numpy.posterior import *  # noqa: F401,F403
+from xpcs_numpy.multitau import *  # noqa: F401,F403
+from xpcs_numpy.twotime import *  # noqa: F401,F403

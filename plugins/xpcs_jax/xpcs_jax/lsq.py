@@ -1,48 +1,39 @@
-"""g2 fitting on JAX: one compiled, vmapped optimistix solve for all q-bins, and NUTS
-(NumPyro) for all q-bins in one compiled program.
+"""g2 least squares on JAX: one compiled, vmapped optimistix solve for all q-bins.
 
-Least squares: the bounded problem is the shared change of variables of
-:mod:`xpcs_core.fitting.lsq`, solved per bin by optimistix's Gauss-Newton machinery
-with Marquardt-scaled damping (:mod:`xpcs_jax.fitting_lm`), vmapped over bins and
+The bounded problem is the shared change of variables of
+:mod:`xpcs_core.kernels.lsq`, solved per bin by optimistix's Gauss-Newton machinery
+with Marquardt-scaled damping (:mod:`xpcs_jax._marquardt`), vmapped over bins and
 compiled once per model layout and array shapes.
 
-jax, optimistix and numpyro are imported inside the hookimpls only.
+jax and optimistix are imported inside the hookimpl only.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 
 from xpcs_core.hookspecs import hookimpl
 
-__all__ = ["xpcs_fit_lsq", "xpcs_sample_posterior"]
+__all__ = ["xpcs_fit_lsq"]
 
 LSQ_RTOL = 1e-11
 LSQ_ATOL = 1e-11
 LSQ_MAX_STEPS = 400
 
-_LSQ_CACHE: dict[Any, Any] = {}
-
-
-def _layout_key(layout: Any, *extra: Any) -> tuple[Any, ...]:
-    return (id(layout.model), layout.model.name, layout.free, layout.log, *extra)
-
-
+@functools.cache
 def _lsq_program(layout: Any, sigma_known: bool) -> Any:
     """The jitted solver for one model layout (compiled once per layout and shapes)."""
-    key = _layout_key(layout, sigma_known)
-    if key in _LSQ_CACHE:
-        return _LSQ_CACHE[key]
     from xpcs_jax.runtime import jax_module
 
     jax = jax_module()
     import jax.numpy as jnp
     import optimistix as optx
 
-    from xpcs_core.fitting.lsq import finish, to_natural, weighted_residuals
-    from xpcs_jax.fitting_lm import MarquardtLevenberg
+    from xpcs_core.kernels.lsq import finish, to_natural, weighted_residuals
+    from xpcs_jax._marquardt import MarquardtLevenberg
 
     solver = MarquardtLevenberg(rtol=LSQ_RTOL, atol=LSQ_ATOL)
 
@@ -69,9 +60,7 @@ def _lsq_program(layout: Any, sigma_known: bool) -> Any:
         x = to_natural(jnp, u, arrs["lo"], arrs["hi"], arrs["is_log"])
         return finish(jnp, arrs, layout, x, sigma_known), ok, maxed, steps
 
-    program = jax.jit(run)
-    _LSQ_CACHE[key] = program
-    return program
+    return jax.jit(run)
 
 
 @hookimpl
@@ -80,7 +69,7 @@ def xpcs_fit_lsq(problem: Any) -> Any:
     from xpcs_jax.runtime import device, jax_module
 
     jax = jax_module()
-    from xpcs_core.fitting.lsq import Layout, problem_arrays, start_internal
+    from xpcs_core.kernels.lsq import Layout, problem_arrays, start_internal
     from xpcs_core.fitting.problem import LsqSolution
 
     layout = Layout.of(problem)
@@ -104,11 +93,3 @@ def xpcs_fit_lsq(problem: Any) -> Any:
         params=out["params"], errors=out["errors"], cov=out["cov"], chi2=out["chi2"],
         success=ok & finite, message=message, n_iter=steps.astype(np.int64),
     )
-
-
-@hookimpl
-def xpcs_sample_posterior(problem: Any, start: Any, settings: Any) -> Any:
-    """NUTS for all bins and chains in one compiled program (see :mod:`xpcs_jax.fitting_nuts`)."""
-    from xpcs_jax.fitting_nuts import sample_nuts
-
-    return sample_nuts(problem, start, settings)

@@ -1,4 +1,4 @@
-"""NUTS (NumPyro) for every q-bin and chain in one compiled program.
+"""Posterior sampling on JAX: NUTS (NumPyro) for every q-bin and chain in one compiled program.
 
 Design (measured on CPU, see docs/fitting.md):
 
@@ -17,7 +17,7 @@ Design (measured on CPU, see docs/fitting.md):
   log(contrast) makes one wherever the data pin baseline + kappa*contrast much better
   than either (low-q bins with noisy long delays: corr(baseline, contrast) = -0.999,
   NUTS diverged there). So the offset baseline + kappa*contrast is sampled in place of
-  baseline (see :mod:`xpcs_core.fitting.posterior`), with kappa per bin from the
+  baseline (see :mod:`xpcs_core.kernels.posterior`), with kappa per bin from the
   Laplace covariance at the least-squares point;
 * the program runs in chunks of ``CHUNK`` iterations (one compiled ``fori_loop`` with a
   dynamic trip count), between which progress is reported and cancellation checked;
@@ -30,6 +30,10 @@ import math
 from typing import Any
 
 import numpy as np
+
+from xpcs_core.hookspecs import hookimpl
+
+__all__ = ["xpcs_sample_posterior"]
 
 CHUNK = 50
 DEFAULTS = {"chains": 4, "warmup": 500, "draws": 1000}
@@ -76,8 +80,8 @@ def _build(problem: Any, cfg: dict[str, Any]) -> dict[str, Any]:
     from numpyro.infer.hmc import hmc
     from numpyro.infer.util import constrain_fn, potential_energy, unconstrain_fn
 
-    from xpcs_core.fitting.lsq import Layout
-    from xpcs_core.fitting.posterior import NOISE, OFFSET, offset_pair, sites
+    from xpcs_core.kernels.lsq import Layout
+    from xpcs_core.kernels.posterior import NOISE, OFFSET, offset_pair, sites
 
     layout = Layout.of(problem)
     site_list = sites(problem)
@@ -261,7 +265,7 @@ def sample_nuts(problem: Any, start: Any, settings: Any) -> Any:
 
     jax = jax_module()
     from xpcs_core.errors import XpcsCancelled
-    from xpcs_core.fitting.posterior import prior_locations, start_values
+    from xpcs_core.kernels.posterior import prior_locations, start_values
     from xpcs_core.fitting.problem import PosteriorDraws
 
     cfg = settings.resolved(DEFAULTS)
@@ -315,3 +319,9 @@ def sample_nuts(problem: Any, start: Any, settings: Any) -> Any:
                   **({"offset": "baseline + kappa*contrast sampled in place of baseline"}
                      if progs["offset"] else {})},
     )
+
+
+@hookimpl
+def xpcs_sample_posterior(problem: Any, start: Any, settings: Any) -> Any:
+    """NUTS for all bins and chains in one compiled program."""
+    return sample_nuts(problem, start, settings)

@@ -22,8 +22,8 @@ import numpy as np
 from scipy import special
 
 from xpcs_core.errors import XpcsCancelled
-from xpcs_core.fitting.lsq import Layout
-from xpcs_core.fitting.posterior import NOISE, prior_locations, sampled_names, start_values
+from xpcs_core.kernels.lsq import Layout
+from xpcs_core.kernels.posterior import NOISE, prior_locations, sampled_names, start_values
 from xpcs_core.fitting.problem import FitProblem, LsqSolution, PosteriorDraws, SamplerSettings
 
 DEFAULTS = {"chains": 32, "warmup": 1000, "draws": 3000}
@@ -198,3 +198,4 @@ def sample_emcee(problem: FitProblem, start: LsqSolution | None,
         sampler="emcee",
         settings={**cfg, "walkers": n_walkers, "moves": "DEMove 0.8 + DESnookerMove 0.2", "ball": "0.1 x LSQ errors"},
     )
+
