@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 
 from tests.conftest import run_xpcs
@@ -84,8 +86,9 @@ def test_bad_env_value_exit_2_one_line():
     assert "Traceback" not in res.stderr
 
 
-def test_debug_shows_traceback():
-    res = run_xpcs("--debug", "backends", env={"XPCS_USE_JAX": "perhaps"})
+@pytest.mark.parametrize("args", [("--debug", "backends"), ("backends", "--debug")])
+def test_debug_shows_traceback(args):
+    res = run_xpcs(*args, env={"XPCS_USE_JAX": "perhaps"})
     assert res.returncode != 0
     assert "Traceback" in res.stderr
 

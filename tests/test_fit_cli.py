@@ -117,3 +117,22 @@ def test_file_without_multitau_is_exit_2(tmp_path, synthetic_file):
 def test_bad_options_are_exit_2(synthetic_file, args, message):
     res = run_xpcs("fit", str(synthetic_file), "--backend", "numpy", *args)
     assert res.returncode == 2 and message in res.stderr, res.stderr
+
+
+def test_registered_model_is_usable_from_the_cli(synthetic_file, capsys):
+    import dataclasses
+
+    from xpcs_core.fitting import models
+
+    mine = dataclasses.replace(models.SINGLE, name="single_copy", description="a user's model")
+    models.register_model(mine)
+    try:
+        out = _fit_json(capsys, str(synthetic_file), "--model", "single_copy", "--backend", "numpy")
+        assert out["model"] == "single_copy"
+        assert out["tauq"]["D_A2_per_s"]["value"] == pytest.approx(D_TRUE, rel=0.05)
+    finally:
+        models._REGISTRY.pop("single_copy")
+    with pytest.raises(SystemExit) as exc:
+        main(["fit", str(synthetic_file), "--model", "single_copy"])
+    assert exc.value.code == 2
+    assert "registered models: double, single, stretched" in capsys.readouterr().err

@@ -158,3 +158,33 @@ def test_run_time_registration():
     assert Backend("runtime").to_numpy([1, 2]).tolist() == [7, 7]
     # the bundled backends' callers must not pick up the new plugin
     assert Backend("numpy").to_numpy([1, 2]).tolist() == [1, 2]
+
+
+def test_two_distributions_with_one_backend_name_warn(monkeypatch, caplog):
+    import logging
+
+    real = importlib.metadata.entry_points
+
+    class FakeDist:
+        metadata = {"Name": "xpcs-numpy-fork"}
+        version = "9.9"
+
+    class FakeEntryPoint:
+        name, value, group, dist = "numpy", "xpcs_numpy.plugin", "xpcs_core.backends", FakeDist()
+
+        def load(self):
+            import xpcs_numpy.plugin
+
+            return xpcs_numpy.plugin
+
+    def entry_points(group=None):
+        found = list(real(group=group))
+        return found + [FakeEntryPoint()] if group == "xpcs_core.backends" else found
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    plugins.reset_registry()
+    with caplog.at_level(logging.WARNING, logger="xpcs_core.plugins"):
+        reg = plugins.registry()
+    assert reg.plugins["numpy"].distribution == "xpcs-numpy"  # the first one wins
+    assert any("two plugins register the backend name 'numpy'" in r.getMessage()
+               and "xpcs-numpy-fork" in r.getMessage() for r in caplog.records)

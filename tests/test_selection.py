@@ -45,10 +45,34 @@ def test_unknown_value_names_accepted_values(monkeypatch, var):
             get_backend()
 
 
-def test_use_jax_true_without_jax_names_install_command(monkeypatch):
+def test_use_jax_true_without_jax_says_to_install_it(monkeypatch):
     monkeypatch.setenv("XPCS_DISABLE_PLUGINS", "jax")
     monkeypatch.setenv("XPCS_USE_JAX", "true")
-    with pytest.raises(XpcsBackendError, match=r"jax backend is not installed: pip install"):
+    with pytest.raises(XpcsBackendError, match=r"XPCS_USE_JAX=true: unknown backend 'jax' \(install"):
+        get_backend()
+
+
+def test_priority_env_orders_candidates(monkeypatch):
+    monkeypatch.setenv("XPCS_BACKEND_PRIORITY", "numpy,jax")
+    backend, explicit = select()
+    assert backend.name == "numpy" and not explicit
+    assert [r["name"] for r in list_backends()][:2] == ["numpy", "jax"]
+    monkeypatch.setenv("XPCS_BACKEND_PRIORITY", "cupy,jax")  # cupy unavailable here: skipped
+    assert get_backend().name == "jax"
+    monkeypatch.setenv("XPCS_USE_JAX", "false")  # false excludes jax whatever the order
+    assert get_backend().name == "numpy"
+
+
+@pytest.mark.parametrize("value", ["numpy,,jax", "numpy;jax", "numpy,numpy", "Num Py"])
+def test_priority_env_is_parsed_strictly(monkeypatch, value):
+    monkeypatch.setenv("XPCS_BACKEND_PRIORITY", value)
+    with pytest.raises(XpcsInputError, match="XPCS_BACKEND_PRIORITY"):
+        get_backend()
+
+
+def test_priority_env_unknown_name(monkeypatch):
+    monkeypatch.setenv("XPCS_BACKEND_PRIORITY", "tensorflow,numpy")
+    with pytest.raises(XpcsBackendError, match="XPCS_BACKEND_PRIORITY names tensorflow, not installed"):
         get_backend()
 
 

@@ -5,12 +5,15 @@ Selection, first match wins:
 1. an explicit ``backend=`` argument (``--backend``, the GUI menu);
 2. :func:`set_backend` (session default of the Python API);
 3. ``XPCS_BACKEND=<name>``;
-4. ``XPCS_USE_JAX=true|false|auto`` (default auto: jax when installed and working);
-5. the priority order of the available backends.
+4. ``XPCS_USE_JAX=true`` (jax required) / ``false`` (jax never chosen automatically);
+5. the priority order: ``XPCS_BACKEND_PRIORITY=a,b,c`` first, then the plugins' own
+   priorities (:attr:`BackendInfo.priority`).
 
-Choices 1-3 and ``XPCS_USE_JAX=true`` are *explicit*: an op that backend lacks raises
-:class:`OpNotImplemented`. Otherwise the call falls back along the priority order,
-logs a warning and records it in the returned :class:`Provenance`.
+The environment's part is read in one place, :func:`xpcs_core.config.selection`; this
+module names no backend. Choices 1-3 and ``XPCS_USE_JAX=true`` are *explicit*: an op
+that backend lacks raises :class:`OpNotImplemented`. Otherwise the call falls back
+along the priority order, logs a warning and records it in the returned
+:class:`Provenance`.
 """
 
 from __future__ import annotations
@@ -27,9 +30,6 @@ from xpcs_core.errors import BackendUnavailable, OpNotImplemented, XpcsBackendEr
 from xpcs_core.plugins import Plugin, hook_family, registry
 
 log = logging.getLogger(__name__)
-
-JAX = "jax"
-JAX_INSTALL = "pip install ./plugins/xpcs_jax  (or: pip install 'xpcs-core[jax]')"
 
 _session_backend: str | None = None
 
@@ -99,14 +99,26 @@ def _known() -> dict[str, Plugin]:
 
 
 def _by_priority() -> list[Plugin]:
-    return sorted(_known().values(), key=lambda p: (-p.priority, p.name))
+    """Every plugin, ``XPCS_BACKEND_PRIORITY`` order first, then by the plugins' priorities."""
+    order = config.selection().priority
+    rank = {name: i for i, name in enumerate(order)}
+    unknown = [n for n in order if n not in _known()]
+    if unknown:
+        installed = ", ".join(sorted(_known())) or "none"
+        raise XpcsBackendError(
+            f"XPCS_BACKEND_PRIORITY names {', '.join(unknown)}, not installed; installed backends: {installed}"
+        )
+    return sorted(_known().values(), key=lambda p: (rank.get(p.name, len(rank)), -p.priority, p.name))
 
 
 def _require(name: str, source: str, load: bool) -> Backend:
     plugins = _known()
     if name not in plugins:
         known = ", ".join(sorted(plugins)) or "none"
-        raise XpcsBackendError(f"{source}: unknown backend {name!r}; installed backends: {known}")
+        raise XpcsBackendError(
+            f"{source}: unknown backend {name!r} (install its plugin distribution); "
+            f"installed backends: {known}"
+        )
     plugin = plugins[name]
     if not plugin.available:
         raise XpcsBackendError(f"{source}: backend {name!r} is unavailable: {plugin.reason}")
@@ -133,12 +145,8 @@ def _usable(plugin: Plugin, load: bool) -> bool:
 
 def _auto_order() -> list[Plugin]:
     """Candidates in the order auto selection and fallback try them."""
-    use_jax = config.use_jax()
-    order = _by_priority()
-    if use_jax == "false":
-        return [p for p in order if p.name != JAX]
-    jax = [p for p in order if p.name == JAX]
-    return jax + [p for p in order if p.name != JAX]
+    excluded = config.selection().excluded
+    return [p for p in _by_priority() if p.name not in excluded]
 
 
 def select(name: str | None = None, *, load: bool = True) -> tuple[Backend, bool]:
@@ -150,23 +158,16 @@ def select(name: str | None = None, *, load: bool = True) -> tuple[Backend, bool
         return _require(name.lower(), "backend", load), True
     if _session_backend:
         return _require(_session_backend, "set_backend", load), True
-    env_name = config.backend_name()
-    if env_name:
-        return _require(env_name, "XPCS_BACKEND", load), True
-    use_jax = config.use_jax()
-    if use_jax == "true":
-        plugins = _known()
-        if JAX not in plugins:
-            raise XpcsBackendError(
-                f"XPCS_USE_JAX=true but the jax backend is not installed: {JAX_INSTALL}"
-            )
-        return _require(JAX, "XPCS_USE_JAX=true", load), True
+    env = config.selection()
+    if env.required:
+        return _require(env.required, env.source or "environment", load), True
     for plugin in _auto_order():
         if _usable(plugin, load):
             return Backend(plugin.name), False
+    reasons = "; ".join(f"{p.name}: {p.reason}" for p in _by_priority() if p.reason)
     raise XpcsBackendError(
-        "no usable backend: install the reference one with pip install ./plugins/xpcs_numpy"
-        + _disabled_hint()
+        "no usable backend (install a backend plugin, e.g. the reference one in plugins/xpcs_numpy)"
+        + (f"; {reasons}" if reasons else "") + _disabled_hint()
     )
 
 
@@ -219,6 +220,19 @@ def call(hook: str, *, backend: str | None = None, **kwargs: Any) -> tuple[Any, 
         log.warning(reason)
         return result, other.provenance(fallback_from=chosen.name, reason=reason)
     raise OpNotImplemented(f"no installed backend implements {family} ({hook})")
+
+
+def selection_order() -> str:
+    """The order in force, in words (``xpcs backends``): what the environment requires or
+    excludes, then the candidates in the order automatic selection tries them."""
+    env = config.selection()
+    order = ", ".join(p.name for p in _auto_order()) or "none"
+    parts = [f"{env.source} requires {env.required!r}"] if env.required else []
+    if env.excluded:
+        parts.append("excluded by XPCS_USE_JAX=false: " + ", ".join(sorted(env.excluded)))
+    source = "XPCS_BACKEND_PRIORITY, then plugin priority" if env.priority else "plugin priority"
+    parts.append(f"candidates by {source}: {order}")
+    return "; ".join(parts)
 
 
 def list_backends() -> list[dict[str, Any]]:

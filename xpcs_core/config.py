@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import dataclass
 
 from xpcs_core.errors import XpcsInputError
 
@@ -77,6 +79,53 @@ def backend_name() -> str | None:
     """``XPCS_BACKEND``: a backend name, or None."""
     value = _raw("XPCS_BACKEND")
     return value.lower() if value else None
+
+
+_NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
+
+
+def backend_priority() -> list[str]:
+    """``XPCS_BACKEND_PRIORITY=a,b,c``: backend names, most preferred first (strictly parsed)."""
+    value = _raw("XPCS_BACKEND_PRIORITY")
+    names = [] if value is None else [part.strip().lower() for part in value.split(",")]
+    bad = [n for n in names if not _NAME.match(n)]
+    if bad or len(set(names)) != len(names):
+        raise XpcsInputError(
+            f"XPCS_BACKEND_PRIORITY={os.environ.get('XPCS_BACKEND_PRIORITY')!r} is not understood; "
+            "expected distinct backend names separated by commas, e.g. numpy,jax"
+        )
+    return names
+
+
+JAX_BACKEND = "jax"
+"""The one place the core names a backend: what ``XPCS_USE_JAX`` refers to."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The environment's say in backend selection, on one mechanism.
+
+    ``required``: a backend every call must use (``XPCS_BACKEND``, or jax for
+    ``XPCS_USE_JAX=true``) and ``source``, the setting that asked for it; ``excluded``:
+    backends never chosen automatically (jax for ``XPCS_USE_JAX=false``); ``priority``:
+    the order of ``XPCS_BACKEND_PRIORITY`` (empty: the plugins' own priorities).
+    """
+
+    required: str | None
+    source: str | None
+    excluded: frozenset[str]
+    priority: tuple[str, ...]
+
+
+def selection() -> Selection:
+    """``XPCS_BACKEND``, ``XPCS_USE_JAX`` and ``XPCS_BACKEND_PRIORITY`` as a :class:`Selection`."""
+    priority = tuple(backend_priority())
+    use = use_jax()
+    required, source = backend_name(), "XPCS_BACKEND"
+    if required is None and use == "true":
+        required, source = JAX_BACKEND, "XPCS_USE_JAX=true"
+    excluded = frozenset({JAX_BACKEND}) if use == "false" else frozenset()
+    return Selection(required, source if required else None, excluded, priority)
 
 
 def use_jax() -> str:

@@ -21,6 +21,7 @@ import numpy as np
 from xpcs_core.backend_info import Provenance
 from xpcs_core.errors import XpcsBackendError, XpcsInputError
 from xpcs_core.geometry import Geometry
+from xpcs_core.kernels import qmap as qmap_kernel
 from xpcs_core.kernels.partition import bin_centres
 from xpcs_core.qmap import UNITS, QMap, compute_qmap
 
@@ -153,9 +154,9 @@ class Partition:
         return tuple(self.mask.shape)  # type: ignore[return-value]
 
     def map_arrays(self, names: Sequence[str]) -> dict[str, np.ndarray]:
-        """Maps by name (computed with the NumPy backend if this partition has none)."""
+        """Maps by name (computed here with NumPy if this partition has none)."""
         if self.qmap is None:
-            self.qmap = compute_qmap(self.geometry, backend="numpy")
+            self.qmap = QMap(self.geometry, qmap_kernel.compute(np, self.geometry))
         return {n: self.qmap[n] for n in names}
 
 

@@ -9,6 +9,7 @@ error and never takes the application down, unless ``XPCS_STRICT_PLUGINS=1``.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import logging
 import threading
@@ -79,18 +80,22 @@ class Registry:
     def discover(self) -> None:
         disabled = set(config.disabled_plugins())
         strict = config.strict_plugins()
-        seen: set[str] = set()
+        seen: dict[str, str] = {}
         for ep in sorted(
             importlib.metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP), key=lambda e: e.name
         ):
             name = ep.name.lower()
-            if name in seen:  # the same distribution found twice on sys.path
+            dist = getattr(ep, "dist", None)
+            where = f"{ep.value} ({dist.metadata['Name'] if dist is not None else 'unknown distribution'})"
+            if name in seen:
+                if seen[name] != where:  # not just the same distribution seen twice on sys.path
+                    log.warning("two plugins register the backend name %r: %s and %s; using the first",
+                                name, seen[name], where)
                 continue
-            seen.add(name)
+            seen[name] = where
             if name in disabled:
                 log.info("plugin %r disabled by XPCS_DISABLE_PLUGINS", name)
                 continue
-            dist = getattr(ep, "dist", None)
             self.add(
                 name,
                 ep.load,
@@ -144,15 +149,10 @@ class Registry:
         self.pm.register(obj, name=plugin.name)
         self._callers.clear()
         plugin.module = obj
-        unknown = [
-            impl.function.__name__
-            for hook in self.pm.hook.__dict__.values()
-            if isinstance(hook, pluggy.HookCaller) and hook.spec is None
-            for impl in hook.get_hookimpls()
-            if impl.plugin_name == plugin.name
-        ]
-        if unknown:
-            raise XpcsBackendError(f"hooks not in the xpcs contract: {', '.join(sorted(unknown))}")
+        try:  # pluggy's own validation: a hookimpl with no hookspec of the contract
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            raise XpcsBackendError(f"hooks not in the xpcs contract: {exc}") from None
         if not self.implements(plugin.name, "xpcs_backend_info"):
             raise XpcsBackendError("the plugin does not implement xpcs_backend_info")
         info = self.caller(plugin.name, "xpcs_backend_info")()
@@ -207,26 +207,26 @@ class Registry:
             return plugin._loaded_devices
 
 
-_registry: Registry | None = None
 _registry_lock = threading.Lock()
+
+
+@functools.cache
+def _discovered() -> Registry:
+    reg = Registry()
+    reg.discover()
+    return reg
 
 
 def registry() -> Registry:
     """The process-wide registry; entry points are scanned on first call only."""
-    global _registry
     with _registry_lock:
-        if _registry is None:
-            reg = Registry()
-            reg.discover()
-            _registry = reg
-        return _registry
+        return _discovered()
 
 
 def reset_registry() -> None:
     """Forget the cached registry (tests, or after installing a plugin at run time)."""
-    global _registry
     with _registry_lock:
-        _registry = None
+        _discovered.cache_clear()
 
 
 def hook_family(hook: str) -> str:

@@ -11,7 +11,7 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per plugin.")
 def backends(as_json: bool) -> None:
     """List the backend plugins: availability, devices, capabilities, load errors."""
-    from xpcs_core.backends import list_backends
+    from xpcs_core.backends import list_backends, selection_order
 
     rows = list_backends()
     if as_json:
@@ -44,3 +44,4 @@ def backends(as_json: bool) -> None:
             console.print(f"[yellow]{row['name']}: unavailable:[/yellow] {escape(row['reason'])}")
     active = next((r["name"] for r in rows if r["active"]), None)
     console.print(f"active backend: {active or 'none'}  (* above)")
+    console.print(f"order in force: {selection_order()}")

@@ -13,6 +13,16 @@ import click
 from xpcs_core.cli.main import backend_option, json_option
 
 
+def _registered_model(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """``--model`` from the model registry, so models registered by users work too."""
+    from xpcs_core.fitting.models import list_models
+
+    names = list_models()
+    if value not in names:
+        raise click.BadParameter(f"unknown model {value!r}; registered models: {', '.join(names)}")
+    return value
+
+
 def _parse_fix(items: tuple[str, ...]) -> dict[str, float]:
     out = {}
     for item in items:
@@ -99,7 +109,8 @@ def _print_table(result: Any, bayes: bool) -> None:
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--model", type=click.Choice(["single", "stretched", "double"]), default="single", show_default=True)
+@click.option("--model", default="single", show_default=True, callback=_registered_model,
+              help="g2 model: any model of the registry (single, stretched, double and registered ones).")
 @click.option("--fix", "fix", multiple=True, metavar="NAME=VALUE", help="Fix a parameter (repeatable).")
 @click.option("--bounds", "bounds", multiple=True, metavar="NAME=LO:HI", help="Bounds of a parameter (repeatable).")
 @click.option("--q-range", type=(float, float), default=None, metavar="LO HI", help="Fit only bins with q in [LO, HI] 1/Å.")

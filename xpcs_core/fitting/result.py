@@ -13,6 +13,7 @@ import numpy as np
 
 from xpcs_core.fitting.models import G2Model
 from xpcs_core.fitting.problem import PosteriorDraws
+from xpcs_core.fitting.store import clean_json, save_fit
 
 
 TAU_REL_ERR_MAX = 1.0
@@ -302,26 +303,7 @@ class FitResult:
     def save(self, path: str | os.PathLike[str], *, source: str | os.PathLike[str] | None = None,
              in_place: bool = False) -> None:
         """Write under ``/xpcs/fit/<model>`` (see :mod:`xpcs_core.fitting.store`)."""
-        from xpcs_core.fitting.store import save_fit
-
         save_fit(self, path, source=source, in_place=in_place)
-
-
-def clean_json(obj: Any) -> Any:
-    """Recursively make ``obj`` strict-JSON safe: arrays to lists, NaN/inf to None."""
-    if isinstance(obj, dict):
-        return {str(k): clean_json(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [clean_json(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return clean_json(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if obj is None or isinstance(obj, str | int | bool):
-        return obj
-    return str(obj)
 
 
 def _json_default(obj: Any) -> Any:

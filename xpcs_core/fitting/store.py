@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from xpcs_core.fitting.result import FitResult, clean_json
+if TYPE_CHECKING:
+    from xpcs_core.fitting.result import FitResult
 
 FORMAT_VERSION = 1
 _LZF_MIN = 8192
@@ -144,3 +146,20 @@ def read_fit_group(path: str | os.PathLike[str], model: str) -> dict[str, Any]:
 
         h5[key].visititems(visit)
     return out
+
+
+def clean_json(obj: Any) -> Any:
+    """Recursively make ``obj`` strict-JSON safe: arrays to lists, NaN/inf to None."""
+    if isinstance(obj, dict):
+        return {str(k): clean_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [clean_json(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return clean_json(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if obj is None or isinstance(obj, str | int | bool):
+        return obj
+    return str(obj)

@@ -40,15 +40,44 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def _chosen(config: pytest.Config) -> tuple[str, str]:
+    """The backend under test and where the choice came from."""
+    option = config.getoption("--xpcs-backend", default=None)
+    if option:
+        return option.strip().lower(), "--xpcs-backend"
+    env = os.environ.get("XPCS_TEST_BACKEND", "").strip()
+    if env:
+        return env.lower(), "XPCS_TEST_BACKEND"
+    return REFERENCE, "default; choose with --xpcs-backend NAME"
+
+
 def backend_under_test(config: pytest.Config) -> str:
-    name = config.getoption("--xpcs-backend", default=None) or os.environ.get("XPCS_TEST_BACKEND")
-    return (name or REFERENCE).strip().lower()
+    return _chosen(config)[0]
 
 
-def pytest_report_header(config: pytest.Config) -> str | None:
-    if config.getoption("--xpcs-backend", default=None) or os.environ.get("XPCS_TEST_BACKEND"):
-        return f"xpcs conformance backend: {backend_under_test(config)}"
-    return None
+def pytest_report_header(config: pytest.Config) -> str:
+    name, source = _chosen(config)
+    return f"xpcs conformance suite: backend under test: {name} (from {source})"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Stop once, with a usage error, when the suite is collected for a backend that
+    is not installed or failed to load (instead of an error per test)."""
+    if not any("xpcs_backend" in getattr(item, "fixturenames", ()) for item in items):
+        return
+    from xpcs_core.plugins import registry
+
+    name, source = _chosen(config)
+    plugins = registry().plugins
+    if name not in plugins:
+        raise pytest.UsageError(
+            f"xpcs conformance suite: backend {name!r} (from {source}) is not installed; "
+            f"installed: {', '.join(sorted(plugins)) or 'none'}"
+        )
+    if plugins[name].error:
+        raise pytest.UsageError(
+            f"xpcs conformance suite: backend {name!r} failed to load: {plugins[name].error}"
+        )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -60,25 +89,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def xpcs_backend(request: pytest.FixtureRequest) -> Any:
-    """The backend under test; the suite is skipped when it cannot run here."""
-    from xpcs_core.backends import Backend
+    """The backend under test; the suite is skipped when it cannot run here.
+
+    Its ``call`` turns a hookimpl that declines (returns ``None``) into an xfail.
+    """
     from xpcs_core.errors import BackendUnavailable
     from xpcs_core.plugins import registry
+    from xpcs_core.testing.support import BackendUnderTest
 
     name = backend_under_test(request.config)
-    plugins = registry().plugins
-    if name not in plugins:
-        pytest.fail(f"backend {name!r} is not installed; installed: {', '.join(sorted(plugins))}")
-    plugin = plugins[name]
-    if plugin.error:
-        pytest.fail(f"backend {name!r} failed to load: {plugin.error}")
+    plugin = registry().plugins[name]
     if not plugin.available:
         pytest.skip(f"backend {name!r} is unavailable here: {plugin.reason}")
     try:
         registry().ensure_loaded(name)
     except BackendUnavailable as exc:
         pytest.skip(str(exc))
-    return Backend(name)
+    return BackendUnderTest(name)
 
 
 @pytest.fixture(scope="session")

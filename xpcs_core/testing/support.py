@@ -7,7 +7,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-# (atol, rtol) per quantity, from PHYSICS.md
+from xpcs_core.backends import Backend
+
+# (atol, rtol) per quantity: the table of docs/physics.md, "Tolerances"
 TOLERANCES: dict[str, tuple[float, float]] = {
     "qmap_transmission": (1e-7, 1e-6),
     "qmap_reflection": (1e-6, 1e-5),
@@ -20,6 +22,18 @@ TOLERANCES: dict[str, tuple[float, float]] = {
 }
 
 
+class BackendUnderTest(Backend):
+    """A :class:`~xpcs_core.backends.Backend` whose ``call`` xfails when the hookimpl
+    declines the call (returns ``None``, as the hookspecs allow)."""
+
+    def call(self, hook: str, **kwargs: Any) -> Any:
+        require_hook(self, hook)
+        result = super().call(hook, **kwargs)
+        if result is None:
+            pytest.xfail(f"backend {self.name!r} declined {hook} (returned None)")
+        return result
+
+
 def require_hook(backend: Any, hook: str) -> None:
     """Mark the running test as an expected failure when ``backend`` lacks ``hook``."""
     if not backend.implements(hook):
@@ -27,7 +41,7 @@ def require_hook(backend: Any, hook: str) -> None:
 
 
 def assert_close(actual: Any, expected: Any, quantity: str, err_msg: str = "") -> None:
-    """``assert_allclose`` with the PHYSICS.md tolerance of ``quantity``; NaNs must match."""
+    """``assert_allclose`` with the docs/physics.md tolerance of ``quantity``; NaNs must match."""
     atol, rtol = TOLERANCES[quantity]
     actual = np.asarray(actual)
     expected = np.asarray(expected)
