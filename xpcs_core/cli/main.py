@@ -71,8 +71,10 @@ def _one_line(exc: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI and map errors to exit codes."""
-    args = sys.argv[1:] if argv is None else argv
+    args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args
+    if debug:  # accepted anywhere on the line, not only before the subcommand
+        args = ["--debug", *(a for a in args if a != "--debug")]
     try:
         return cli.main(args=args, prog_name="xpcs", standalone_mode=False)
     except click.exceptions.Exit as exc:
