@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml plugins/xpcs_numpy/pyproject.toml plugins/xpcs_jax/pypr
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing xpcs-core and the numpy, jax and cupy plugins into $(VENV) (log: $(VENV)/install.log)"
 	@( $(PY) -m pip install --upgrade "pip>=24" && \
-	   $(PY) -m pip install -e ".[test,gui]" -e plugins/xpcs_numpy -e plugins/xpcs_jax -e "plugins/xpcs_cupy[cuda12]" \
+	   $(PY) -m pip install -e ".[test,gui-test,dask]" -e plugins/xpcs_numpy -e plugins/xpcs_jax -e "plugins/xpcs_cupy[cuda12]" \
 	 ) > $(VENV)/install.log 2>&1 || { tail -n 40 $(VENV)/install.log; exit 1; }
 	touch $@
 

@@ -2,7 +2,7 @@
 
 Synthetic g2 = baseline + contrast*exp(-2 t/tau) with known truth (tau = 1/(D q^2),
 D = 1e5 Å²/s, q chosen so that tau spans 1e-4 .. 1 s; delays 1e-5 .. 10 s; errors
-0.003), single-exponential model, PHYSICS.md bounds and priors.
+0.003), single-exponential model, docs/physics.md bounds and priors.
 
 (a) least squares: a per-bin ``scipy.optimize.curve_fit`` loop (absolute_sigma, the
     same bounds and starting values) against one batched call of the numpy and jax
@@ -13,7 +13,7 @@ D = 1e5 Å²/s, q chosen so that tau spans 1e-4 .. 1 s; delays 1e-5 .. 10 s; err
     ``jit_model_args=True`` reused across bins, the same priors, started at the
     least-squares point; at least 5 bins timed, scaled to 100) and per-bin emcee (the
     numpy backend's sampler, its defaults; 5 bins timed, scaled). Convergence by
-    PHYSICS.md's criteria is reported for every run.
+    docs/physics.md's criteria is reported for every run.
 
 Usage: ``python benchmarks/bench_fit.py [--loop-bins 5] [--repeats 3] [--out FILE]``.
 Timings are wall-clock on this machine; ratios are what matter.

@@ -38,7 +38,7 @@ def test_summary_and_diagnostics_per_bin(bayes_fit):
         assert np.all(s["hdi_low"][[0, 2]] < s["mean"][[0, 2]])
         assert np.all(s["mean"][[0, 2]] < s["hdi_high"][[0, 2]])
         assert np.isnan(s["mean"][1])
-        # least-squares point within 2 posterior sd (PHYSICS.md check)
+        # least-squares point within 2 posterior sd (docs/physics.md check)
         assert np.all(np.abs(r.value(name)[[0, 2]] - s["mean"][[0, 2]]) < 2 * s["sd"][[0, 2]])
     d = r.diagnostics
     assert d["converged"][1] == False  # noqa: E712

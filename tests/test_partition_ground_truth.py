@@ -1,4 +1,4 @@
-"""Partitions on hand-made maps: expected labels written out by hand (PHYSICS.md rules)."""
+"""Partitions on hand-made maps: expected labels written out by hand (docs/physics.md rules)."""
 
 from __future__ import annotations
 

@@ -109,7 +109,7 @@ def xpcs_compute_qmap(geometry: Geometry) -> dict[str, Any]:
     ``beam_center_x`` = column, ``beam_center_y`` = row; swing, incidence and
     orientation in degrees). Returns float64 (H, W) arrays keyed ``"q"`` (1/Å, exact
     2·k0·sin(2θ/2)), ``"phi"`` (degrees, in (−180, 180]), ``"qx"``, ``"qy"``, and for
-    reflection also ``"qr"``, ``"qz"``. PHYSICS.md gives the formulas;
+    reflection also ``"qr"``, ``"qz"``. docs/physics.md gives the formulas;
     :mod:`xpcs_core.kernels.qmap` implements them for any array namespace
     (``kernels.qmap.compute(xp, geometry)``). Return ``None`` for a kind you do not
     support.
@@ -189,7 +189,7 @@ def xpcs_sample_posterior(problem: FitProblem, start: LsqSolution | None,
     :class:`xpcs_core.fitting.SamplerSettings` (chains, warm-up, draws -- ``None`` means
     the sampler's default --, seed, ``progress(done, total)`` callback, ``cancel``
     event: raise :class:`xpcs_core.errors.XpcsCancelled` when it is set). Priors and
-    likelihood are those of PHYSICS.md (``problem.model.priors``). The same seed must
+    likelihood are those of docs/physics.md (``problem.model.priors``). The same seed must
     give the same draws. Returns an :class:`xpcs_core.fitting.PosteriorDraws`: draws
     (chain, draw, bin) per free parameter (plus ``noise`` without g2 errors) and
     sampler statistics (``diverging``, ``energy`` for HMC) of the same shape.

@@ -1,6 +1,6 @@
 """Masks and regions of interest on a detector.
 
-Conventions: a *mask* is a bool (H, W) array, True = good pixel (FORMAT.md: 1 = good);
+Conventions: a *mask* is a bool (H, W) array, True = good pixel (docs/file-format.md: 1 = good);
 a *region* is a bool (H, W) array, True = inside. Geometric regions use pixel centres
 at integer coordinates, ``x`` = column and ``y`` = row (the beam-centre convention), and
 include a pixel when its centre is inside (or on the border).

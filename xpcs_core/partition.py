@@ -2,7 +2,7 @@
 
 :func:`make_partition` bins one pair of maps (``q``/``phi`` by default; also ``qr``/``qz``,
 ``x``/``y`` or any map of the q-map) into a fine static partition (SAXS) and a coarse
-dynamic one (g2) that nests in it, following PHYSICS.md: linear or logarithmic bins over
+dynamic one (g2) that nests in it, following docs/physics.md: linear or logarithmic bins over
 the unmasked pixels, phi offset and symmetry fold, range limits, labels compressed to
 1..K with ``index_mapping`` keeping the natural index ``i0·n1 + i1``. Labels agree bit
 for bit across backends.

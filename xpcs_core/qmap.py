@@ -22,7 +22,7 @@ UNITS: dict[str, str] = {
     "q": "1/A", "qr": "1/A", "qz": "1/A", "qx": "1/A", "qy": "1/A",
     "phi": "degree", "x": "pixel", "y": "pixel",
 }
-"""Unit of each map (the byte strings FORMAT.md writes as ``map_units``)."""
+"""Unit of each map (the byte strings docs/file-format.md writes as ``map_units``)."""
 
 QMAP_KEYS: dict[str, tuple[str, ...]] = {
     "transmission": ("q", "phi", "qx", "qy"),

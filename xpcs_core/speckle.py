@@ -1,4 +1,4 @@
-"""Speckle simulator with a known answer (PHYSICS.md, "Ground truth for tests").
+"""Speckle simulator with a known answer (docs/physics.md, "Ground truth for tests").
 
 Each pixel sees ``modes`` independent speckles; each speckle's complex Gaussian field
 follows an AR(1) (Ornstein-Uhlenbeck) process E(t+dt) = ρE(t) + sqrt(1-ρ²)·w with

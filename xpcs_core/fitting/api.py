@@ -174,7 +174,7 @@ def _sample(result: FitResult, problem: Any, fit_bins: np.ndarray, lsq: LsqSolut
     )
     diag = diagnose(post.draws, post.sample_stats)
     summ = summarize(post.draws)
-    # the least-squares point within 2 posterior sd of the posterior mean (PHYSICS.md check)
+    # the least-squares point within 2 posterior sd of the posterior mean (docs/physics.md check)
     within = np.ones(fit_bins.size, dtype=bool)
     for name in problem.free:
         j = problem.model.index(name)

@@ -1,6 +1,6 @@
 """Posterior summaries and convergence diagnostics (computed with ArviZ).
 
-PHYSICS.md: a bin's posterior is *converged* when, for every parameter, R-hat < 1.01,
+docs/physics.md: a bin's posterior is *converged* when, for every parameter, R-hat < 1.01,
 bulk and tail ESS > 400, there are no divergent transitions, and (NUTS) BFMI > 0.2 in
 every chain. ArviZ is imported on first use only.
 """

@@ -3,7 +3,7 @@
 A model is a :class:`G2Model`: parameter names, the function ``fn(xp, t, p)`` (``p`` maps
 each name to an array that broadcasts against ``t``), optionally its analytic partial
 derivatives ``jac(xp, t, p)``, default bounds, priors and a starting-value rule. The
-built-in models are those of PHYSICS.md (APS convention)::
+built-in models are those of docs/physics.md (APS convention)::
 
     single:    baseline + contrast*exp(-2 t/tau)
     stretched: baseline + contrast*exp(-2 (t/tau)^beta)
@@ -32,7 +32,7 @@ GuessFn = Callable[[np.ndarray, np.ndarray, np.ndarray], dict[str, np.ndarray]]
 
 @dataclass(frozen=True)
 class Prior:
-    """A prior of one parameter (PHYSICS.md "Bayesian fit").
+    """A prior of one parameter (docs/physics.md "Bayesian fit").
 
     ``family`` is ``"normal"`` (loc, scale), ``"halfnormal"`` (scale), ``"lognormal"``
     (loc, scale; ``loc=None`` means ``log`` of the least-squares value) or ``"beta"``
@@ -51,7 +51,7 @@ class Prior:
         return self.args
 
 
-# PHYSICS.md priors, by parameter name
+# docs/physics.md priors, by parameter name
 PRIOR_BASELINE = Prior("normal", (1.0, 0.1))
 PRIOR_CONTRAST = Prior("halfnormal", (1.0,), (0.0, math.inf))
 PRIOR_TAU = Prior("lognormal", (None, 2.0), (0.0, math.inf))
@@ -164,7 +164,7 @@ def _double_jac(xp: Any, t: Any, p: Params) -> dict[str, Any]:
 
 
 def default_bounds(t_min: float, t_max: float) -> dict[str, tuple[float, float]]:
-    """PHYSICS.md default bounds for the given delay range (seconds)."""
+    """docs/physics.md default bounds for the given delay range (seconds)."""
     tau = (t_min / 20.0, t_max * 10.0)
     return {
         "baseline": (0.9, 1.1),

@@ -185,7 +185,7 @@ def build_problem(
 
     ``t`` (n_tau,) seconds; ``g2``, ``g2_err`` (n_tau, n_bins) as in result files.
     ``fix`` {name: value or per-bin array}; ``bounds`` {name: (lo, hi)} overriding the
-    PHYSICS.md defaults; ``p0`` {name: value} overriding the data-driven start.
+    docs/physics.md defaults; ``p0`` {name: value} overriding the data-driven start.
     ``q_range``/``t_range`` select bins / delays (inclusive).
 
     Rules for bad data (each reported with a :class:`FitWarning`):

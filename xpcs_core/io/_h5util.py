@@ -203,7 +203,7 @@ def write_array(
     keep_float64: bool = False,
     compress: bool | None = None,
 ) -> h5py.Dataset:
-    """Write ``data`` following FORMAT.md: float64 -> float32 (unless ``keep_float64``),
+    """Write ``data`` following docs/file-format.md: float64 -> float32 (unless ``keep_float64``),
     LZF compression and last-two-dims chunking above 8192 elements (or always / never
     when ``compress`` is True / False)."""
     array = np.asarray(data)

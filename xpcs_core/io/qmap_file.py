@@ -69,10 +69,10 @@ def _spec_dict(spec: Any) -> dict[str, Any] | None:
 
 
 def write_qmap_group_to(group: Any, partition: Partition, *, with_maps: bool = False) -> None:
-    """Write ``partition`` into an open HDF5 group (FORMAT.md's q-map group).
+    """Write ``partition`` into an open HDF5 group (docs/file-format.md's q-map group).
 
     Use it for ``/qmap`` of a q-map file or ``/xpcs/qmap`` of a result file being
-    written. Besides the FORMAT.md datasets it stores the full geometry and the
+    written. Besides the docs/file-format.md datasets it stores the full geometry and the
     partition settings as JSON attributes ``geometry`` and ``partition`` (so kind,
     incidence, orientation and swing survive a round trip), and with ``with_maps`` the
     float64 maps under ``maps/<name>`` (``q``, ``phi``; ``qr``, ``qz`` for reflection).

@@ -1,4 +1,4 @@
-"""Partition kernels (PHYSICS.md, "Partitions"): one implementation for every backend.
+"""Partition kernels (docs/physics.md, "Partitions"): one implementation for every backend.
 
 A partition assigns each pixel the natural bin index ``i0·n1 + i1`` of its values in
 one or two maps. The steps, each usable with any namespace ``xp``:

@@ -1,7 +1,7 @@
 """Backend-neutral pieces of posterior sampling: sample-site layout and starting points.
 
 Every free parameter is one sample site named like the parameter, with the support and
-prior of :attr:`G2Model.priors` (PHYSICS.md). An ordered pair of free parameters
+prior of :attr:`G2Model.priors` (docs/physics.md). An ordered pair of free parameters
 (double: tau1 < tau2) is one vector site ``"tau1,tau2"`` on the ordered positive
 vectors, with each component's own prior. Without g2 errors a ``noise`` site
 (HalfNormal(0.1)) is the likelihood's scale.
@@ -19,7 +19,7 @@ the mode; NUTS diverged there). :func:`offset_pair` names the pair; such sampler
 sample the offset ``baseline + kappa*contrast`` (kappa per bin, from the Laplace
 covariance at the starting point) in place of ``baseline``. For a constant kappa the
 map (offset, contrast) -> (baseline, contrast) has unit Jacobian, so the priors stay
-those of PHYSICS.md on ``baseline`` and ``contrast``.
+those of docs/physics.md on ``baseline`` and ``contrast``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Q-map kernels (PHYSICS.md, "Q-map"): one implementation for every backend.
+"""Q-map kernels (docs/physics.md, "Q-map"): one implementation for every backend.
 
 All angles inside are radians; ``phi`` leaves in degrees in (-180, 180]. Scalars may be
 Python floats or traced 0-d arrays (jax); ``shape`` and ``orientation`` are static.

@@ -4,7 +4,7 @@ Every backend must pass it. Run it against one backend with::
 
     pytest --pyargs xpcs_core.testing --xpcs-backend NAME     # or XPCS_TEST_BACKEND=NAME
 
-Each op is compared to the NumPy reference with the tolerances of PHYSICS.md. A hook
+Each op is compared to the NumPy reference with the tolerances of docs/physics.md. A hook
 the backend does not implement turns its tests into expected failures (xfail), never
 passes. Fixtures come from :mod:`xpcs_core.testing.pytest_plugin` (registered with
 pytest through the ``pytest11`` entry point of xpcs-core).

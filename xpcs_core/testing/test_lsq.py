@@ -1,6 +1,6 @@
 """Conformance: batched least-squares g2 fits (hook ``xpcs_fit_lsq``).
 
-Parameters must agree with the NumPy reference at rtol 1e-5 (PHYSICS.md), and recover
+Parameters must agree with the NumPy reference at rtol 1e-5 (docs/physics.md), and recover
 the known truth of seeded synthetic data within their errors.
 """
 

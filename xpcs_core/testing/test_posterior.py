@@ -1,6 +1,6 @@
 """Conformance: posterior sampling of g2 models (hook ``xpcs_sample_posterior``).
 
-On seeded synthetic data of known truth: every bin converges by PHYSICS.md's criteria,
+On seeded synthetic data of known truth: every bin converges by docs/physics.md's criteria,
 the truth lies inside the 95 % HDI for at least 90 % of the bins (per parameter), the
 posterior means agree with the NumPy reference (emcee) within 0.1 posterior sd, and a
 seed makes a run reproducible. The sampler runs with its default lengths.

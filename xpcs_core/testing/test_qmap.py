@@ -1,7 +1,7 @@
 """Conformance: q-maps of both geometries against the NumPy reference and hand values.
 
 Small detectors (64 x 80) keep it fast. Each backend's maps must match the reference
-within PHYSICS.md's tolerances; a few pixels are also checked against q computed by
+within docs/physics.md's tolerances; a few pixels are also checked against q computed by
 hand, so the reference itself is held to the formulas.
 """
 

@@ -1,6 +1,6 @@
 """Conformance: two-time correlation against a direct NumPy computation (docs/physics.md, "Two-time correlation").
 
-The expected values are computed here by brute force from PHYSICS.md's definitions,
+The expected values are computed here by brute force from docs/physics.md's definitions,
 independently of any backend.
 """
 

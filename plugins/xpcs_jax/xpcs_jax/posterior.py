@@ -2,7 +2,7 @@
 
 Design (measured on CPU, see docs/fitting.md):
 
-* one NumPyro model per bin (priors of PHYSICS.md, Normal likelihood); its potential
+* one NumPyro model per bin (priors of docs/physics.md, Normal likelihood); its potential
   comes from ``numpyro.infer.util.potential_energy``;
 * numpyro's functional NUTS kernels (``numpyro.infer.hmc.hmc``) are vmapped over
   bins x chains, so every bin has its own step size and dense mass matrix. The

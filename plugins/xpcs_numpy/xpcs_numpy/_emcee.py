@@ -34,7 +34,7 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 class _Prior:
-    """Log density of a PHYSICS.md prior (vectorised; constants from scipy.special)."""
+    """Log density of a docs/physics.md prior (vectorised; constants from scipy.special)."""
 
     def __init__(self, prior: Any, loc: float) -> None:
         self.family = prior.family
