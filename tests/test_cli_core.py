@@ -105,3 +105,19 @@ def test_demo_recovers_diffusion_on_numpy_and_jax(tmp_path):
         assert abs(float(d) - 1e5) < max(5 * float(err), 0.05e5)
     for name in ("example.h5", "qmap.h5"):
         assert (tmp_path / name).is_file()
+
+
+@pytest.mark.parametrize("command", [("info", "nofile.h5"), ("simulate", "x.h5"), ("backends",)])
+@pytest.mark.parametrize("var, value, says", [
+    ("XPCS_USE_GPU", "perhaps", "XPCS_USE_GPU='perhaps' is not understood; accepted values: true, false, auto"),
+    ("XPCS_GPU_MEMORY_FRACTION", "1.5", "XPCS_GPU_MEMORY_FRACTION='1.5' must be a number in (0, 1]"),
+    ("XPCS_GPU_FALLBACK", "2", "XPCS_GPU_FALLBACK='2' is not understood; accepted values: true, false"),
+    ("XPCS_DISABLE_PLUGINS", "jax;cupy", "XPCS_DISABLE_PLUGINS='jax;cupy' is not understood"),
+    ("XPCS_USEJAX", "true", "unknown environment variable XPCS_USEJAX='true'; known: XPCS_BACKEND"),
+])
+def test_every_command_parses_every_setting_first(tmp_path, command, var, value, says):
+    out = tmp_path / "x.h5"
+    res = run_xpcs(*(str(out) if a == "x.h5" else a for a in command), env={var: value})
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.count("\n") == 1 and says in res.stderr
+    assert not out.exists() and "Traceback" not in res.stderr

@@ -67,14 +67,6 @@ def fraction(name: str) -> float | None:
     return number
 
 
-def name_list(name: str) -> list[str]:
-    """Read a comma-separated list of lower-case names."""
-    value = _raw(name)
-    if value is None:
-        return []
-    return [part.strip().lower() for part in value.split(",") if part.strip()]
-
-
 def backend_name() -> str | None:
     """``XPCS_BACKEND``: a backend name, or None."""
     value = _raw("XPCS_BACKEND")
@@ -84,15 +76,23 @@ def backend_name() -> str | None:
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
 
 
+def _names(name: str) -> list[str]:
+    """A strictly parsed comma-separated list of backend names."""
+    value = _raw(name)
+    names = [] if value is None else [part.strip().lower() for part in value.split(",")]
+    if any(not _NAME.match(n) for n in names):
+        raise XpcsInputError(
+            f"{name}={value!r} is not understood; expected backend names separated by commas, e.g. cupy,jax"
+        )
+    return names
+
+
 def backend_priority() -> list[str]:
     """``XPCS_BACKEND_PRIORITY=a,b,c``: backend names, most preferred first (strictly parsed)."""
-    value = _raw("XPCS_BACKEND_PRIORITY")
-    names = [] if value is None else [part.strip().lower() for part in value.split(",")]
-    bad = [n for n in names if not _NAME.match(n)]
-    if bad or len(set(names)) != len(names):
+    names = _names("XPCS_BACKEND_PRIORITY")
+    if len(set(names)) != len(names):
         raise XpcsInputError(
-            f"XPCS_BACKEND_PRIORITY={os.environ.get('XPCS_BACKEND_PRIORITY')!r} is not understood; "
-            "expected distinct backend names separated by commas, e.g. numpy,jax"
+            f"XPCS_BACKEND_PRIORITY={_raw('XPCS_BACKEND_PRIORITY')!r} names a backend twice"
         )
     return names
 
@@ -150,9 +150,48 @@ def gpu_memory_fraction() -> float | None:
 
 def disabled_plugins() -> list[str]:
     """``XPCS_DISABLE_PLUGINS=a,b``: plugins (entry-point names) not to load."""
-    return name_list("XPCS_DISABLE_PLUGINS")
+    return _names("XPCS_DISABLE_PLUGINS")
 
 
 def strict_plugins() -> bool:
     """``XPCS_STRICT_PLUGINS``: raise instead of keeping a plugin's load error."""
     return flag("XPCS_STRICT_PLUGINS", False)
+
+
+def _backend(name: str) -> str | None:
+    value = backend_name() if name == "XPCS_BACKEND" else (_raw(name) or "").lower() or None
+    if value is not None and not _NAME.match(value):
+        raise XpcsInputError(f"{name}={value!r} is not a backend name (letters, digits, '_', '-', '.')")
+    return value
+
+
+VARIABLES: dict[str, object] = {
+    "XPCS_BACKEND": lambda: _backend("XPCS_BACKEND"),
+    "XPCS_USE_JAX": use_jax,
+    "XPCS_BACKEND_PRIORITY": backend_priority,
+    "XPCS_USE_GPU": use_gpu,
+    "XPCS_GPU_FALLBACK": gpu_fallback,
+    "XPCS_GPU_MEMORY_FRACTION": gpu_memory_fraction,
+    "XPCS_DISABLE_PLUGINS": lambda: _names("XPCS_DISABLE_PLUGINS"),
+    "XPCS_STRICT_PLUGINS": strict_plugins,
+    "XPCS_TEST_BACKEND": lambda: _backend("XPCS_TEST_BACKEND"),
+    "XPCS_DASK_SCHEDULER": lambda: _raw("XPCS_DASK_SCHEDULER"),
+    "XPCS_GUI_SETTINGS": lambda: _raw("XPCS_GUI_SETTINGS"),
+}
+"""Every ``XPCS_*`` variable the project reads, with its strict parser."""
+
+
+def check_environment() -> dict[str, object]:
+    """Parse every ``XPCS_*`` variable once (the start of every command).
+
+    A bad value, or an ``XPCS_*`` variable the project does not know (a typo would
+    otherwise be ignored silently), is an :class:`XpcsInputError` naming the variable,
+    the value and what is accepted.
+    """
+    unknown = sorted(k for k in os.environ if k.startswith("XPCS_") and k not in VARIABLES)
+    if unknown:
+        raise XpcsInputError(
+            f"unknown environment variable {unknown[0]}={os.environ[unknown[0]]!r}; "
+            f"known: {', '.join(VARIABLES)}"
+        )
+    return {name: parse() for name, parse in VARIABLES.items()}  # type: ignore[operator]
