@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from xpcs_core import __version__
+from xpcs_core import __version__, config
 from xpcs_core.errors import XpcsError, XpcsInputError
 
 # command name -> "module:attribute"; modules are imported only when needed
@@ -49,6 +49,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """XPCS analysis: result files, q-maps, correlation, g2 fits, on pluggable backends."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    config.check_environment()  # every XPCS_* variable, before any work or output
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="xpcs: %(levelname)s: %(message)s",
