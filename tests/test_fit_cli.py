@@ -136,3 +136,40 @@ def test_registered_model_is_usable_from_the_cli(synthetic_file, capsys):
         main(["fit", str(synthetic_file), "--model", "single_copy"])
     assert exc.value.code == 2
     assert "registered models: double, single, stretched" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--seed", "-1"], "--seed"),
+    (["--seed", str(2**70)], "--seed"),
+    (["--fix", "tau=-1"], "fixed value of tau must lie in its physical domain"),
+    (["--fix", "tau=0"], "fixed value of tau must lie in its physical domain"),
+    (["--fix", "baseline=7"], "fixed value of baseline must lie within its bounds"),
+    (["--temperature", "nan"], "--temperature"),
+    (["--viscosity", "inf"], "--viscosity"),
+    (["--temperature", "-3"], "--temperature"),
+])
+def test_bad_values_are_exit_2_one_line(synthetic_file, args, says):
+    res = run_xpcs("fit", str(synthetic_file), "--backend", "numpy", *args)
+    assert res.returncode == 2, res.stderr
+    assert says in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("outputs", [
+    lambda f, d: ["--csv", str(f)],                               # the input itself
+    lambda f, d: ["-o", str(d / "o.h5"), "--csv", str(d / "o.h5")],  # two outputs, one file
+    lambda f, d: ["-o", str(d / "nofolder" / "o.h5")],            # folder missing
+    lambda f, d: ["--csv", str(d / "link.csv")],                  # a link to the input
+    lambda f, d: ["--in-place", "--csv", str(f)],
+])
+def test_unsafe_outputs_refused_before_fitting(synthetic_file, tmp_path, outputs):
+    import shutil
+
+    source = tmp_path / "in.h5"
+    shutil.copy(synthetic_file, source)
+    (tmp_path / "link.csv").symlink_to(source)
+    before = _digest(source)
+    res = run_xpcs("fit", str(source), "--backend", "numpy", "--bayes", *outputs(source, tmp_path))
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
+    assert _digest(source) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.h5", "link.csv"]

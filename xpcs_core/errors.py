@@ -37,6 +37,10 @@ class OpNotImplemented(XpcsBackendError):
     """The (explicitly requested) backend does not implement an op."""
 
 
+class XpcsWriteError(XpcsError, OSError):
+    """An output could not be written (disk full, quota, I/O error): nothing was changed."""
+
+
 class XpcsCancelled(XpcsError):
     """A long job was cancelled by the user."""
 

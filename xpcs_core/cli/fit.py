@@ -23,6 +23,12 @@ def _registered_model(ctx: click.Context, param: click.Parameter, value: str) ->
     return value
 
 
+def _finite_positive(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"must be a finite number > 0, got {value}")
+    return value
+
+
 def _parse_fix(items: tuple[str, ...]) -> dict[str, float]:
     out = {}
     for item in items:
@@ -119,9 +125,12 @@ def _print_table(result: Any, bayes: bool) -> None:
 @click.option("--chains", type=click.IntRange(1), default=None, help="Chains (emcee: walkers); default 4 (emcee 32).")
 @click.option("--warmup", type=click.IntRange(0), default=None, help="Warm-up iterations; default 500 (emcee 1000).")
 @click.option("--draws", type=click.IntRange(1), default=None, help="Kept draws per chain; default 1000 (emcee 3000).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (runs are reproducible).")
-@click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=None, help="Sample temperature in K (for the hydrodynamic radius).")
-@click.option("--viscosity", type=click.FloatRange(min=0, min_open=True), default=None, help="Solvent viscosity in Pa·s (for the hydrodynamic radius).")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
+              help="Random seed, 0..2^63-1 (runs are reproducible).")
+@click.option("--temperature", type=float, default=None, callback=_finite_positive,
+              help="Sample temperature in K (for the hydrodynamic radius).")
+@click.option("--viscosity", type=float, default=None, callback=_finite_positive,
+              help="Solvent viscosity in Pa·s (for the hydrodynamic radius).")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a copy of FILE with the fit under /xpcs/fit/<model>.")
 @click.option("--in-place", is_flag=True, help="Add the fit to FILE itself (atomically).")
@@ -135,6 +144,7 @@ def fit(file: Path, model: str, fix: tuple[str, ...], bounds: tuple[str, ...], q
     """Fit g2(tau) of every q-bin of FILE at once, then tau(q) = a·q^-alpha and D."""
     from xpcs_core.errors import XpcsError, XpcsInputError
     from xpcs_core.fitting.api import fit_g2
+    from xpcs_core.io.outputs import check_outputs
 
     fixed = _parse_fix(fix)
     bnds = _parse_bounds(bounds)
@@ -142,6 +152,8 @@ def fit(file: Path, model: str, fix: tuple[str, ...], bounds: tuple[str, ...], q
         raise click.UsageError("give either -o/--output or --in-place, not both")
     if not file.is_file():
         raise XpcsInputError(f"{file}: no such file")
+    check_outputs({"-o": output, "--csv": csv_path}, {"FILE": file},
+                  in_place={"--in-place": file if in_place else None})
     cancel = threading.Event()
     progress_ctx = None
     callback = None

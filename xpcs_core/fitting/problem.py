@@ -295,6 +295,15 @@ def build_problem(
             val = np.broadcast_to(np.asarray(fixed[name], dtype=np.float64), (n_bins,))
             if not np.all(np.isfinite(val)):
                 raise XpcsInputError(f"fixed value of {name} must be finite")
+            s_lo, s_hi = mdl.priors[name].support
+            if np.any(val < s_lo) or np.any(val > s_hi) or (name in mdl.log_scale and np.any(val <= 0)):
+                low = "(0" if name in mdl.log_scale else f"[{s_lo:g}"
+                raise XpcsInputError(
+                    f"fixed value of {name} must lie in its physical domain {low}, {s_hi:g}]")
+            if np.any(val < lower[:, j]) or np.any(val > upper[:, j]):
+                raise XpcsInputError(
+                    f"fixed value of {name} must lie within its bounds "
+                    f"[{lower[0, j]:.4g}, {upper[0, j]:.4g}] (widen them with --bounds)")
             start[:, j] = val
             continue
         val = (p0 or {}).get(name, guess.get(name, 0.5 * (lower[:, j] + upper[:, j])))

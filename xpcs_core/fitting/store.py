@@ -112,12 +112,13 @@ def save_fit(result: FitResult, path: str | os.PathLike[str] | None, *,
     ``path``: a copy of ``source`` (when given) plus the fit group, or a new file.
     """
     from xpcs_core.errors import XpcsInputError
-    from xpcs_core.io.atomic import atomic_h5
+    from xpcs_core.io.atomic import atomic_h5, locked
 
     if in_place:
         if source is None:
             raise XpcsInputError("in-place saving needs the source file")
-        with atomic_h5(source, copy_from=source, allow_same=True) as h5:
+        # locked: a concurrent in-place update waits, then copies the file as this one left it
+        with locked(source), atomic_h5(source, copy_from=source, allow_same=True) as h5:
             write_fit_group(h5, result)
         return
     if path is None:

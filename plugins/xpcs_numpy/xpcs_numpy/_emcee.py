@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -107,6 +108,11 @@ class LogPosterior:
         return out
 
 
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the parent (which cancels and reports it in one line)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _initial_ball(rng: np.random.Generator, center: np.ndarray, scale: np.ndarray,
                   logp: LogPosterior, n_walkers: int) -> np.ndarray:
     """Walkers around ``center`` with a finite log posterior (shrinking the ball if needed)."""
@@ -173,7 +179,8 @@ def sample_emcee(problem: FitProblem, start: LsqSolution | None,
     if settings.workers > 1 and problem.n_bins > 1:
         # fork is unsafe once a multithreaded library (jax) is loaded in this process
         ctx = multiprocessing.get_context("spawn") if "jax" in sys.modules else None
-        with ProcessPoolExecutor(max_workers=settings.workers, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=settings.workers, mp_context=ctx,
+                                 initializer=_ignore_sigint) as pool:
             futures = [pool.submit(_run_bin, job[:-1] + (None,)) for job in jobs]
             for b, fut in enumerate(futures):
                 if settings.cancel is not None and settings.cancel.is_set():
