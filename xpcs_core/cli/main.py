@@ -15,6 +15,7 @@ import click
 
 from xpcs_core import __version__, config
 from xpcs_core.errors import XpcsError, XpcsInputError
+from xpcs_core.io.atomic import install_signal_handlers
 
 # command name -> "module:attribute"; modules are imported only when needed
 COMMANDS: dict[str, str] = {
@@ -76,6 +77,7 @@ def main(argv: list[str] | None = None) -> Any:
     debug = "--debug" in args
     if debug:  # accepted anywhere on the line, not only before the subcommand
         args = ["--debug", *(a for a in args if a != "--debug")]
+    install_signal_handlers()
     try:
         return cli.main(args=args, prog_name="xpcs", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -87,8 +89,12 @@ def main(argv: list[str] | None = None) -> Any:
         click.echo("xpcs: aborted", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
-        click.echo("xpcs: interrupted", err=True)
+        click.echo("xpcs: interrupted; nothing was written", err=True)
         sys.exit(130)
+    except SystemExit as exc:
+        if exc.code == 143:  # SIGTERM, see install_signal_handlers
+            click.echo("xpcs: terminated; nothing was written", err=True)
+        raise
     except XpcsInputError as exc:
         if debug:
             raise
