@@ -75,16 +75,6 @@ def _no_qmap(path: Path) -> None:
     edit(path, QM)
 
 
-def _bad_nesting(path: Path) -> None:
-    build_nexus(path)
-    with h5py.File(path, "r") as f:
-        dyn = f[f"{QM}/dynamic_roi_map"][()]
-        sta = f[f"{QM}/static_roi_map"][()]
-    r, c = np.argwhere(sta == 1)[0]
-    dyn[r, c] = 3  # one pixel of static bin 1 now in another dynamic bin
-    edit(path, f"{QM}/dynamic_roi_map", dyn)
-
-
 def _unnormalized_wrong_shape(path: Path) -> None:
     build_nexus(path)
     edit(path, f"{MT}/unnormalized_G2", np.zeros((12, 3, H, W + 1), np.float32))
@@ -218,7 +208,6 @@ CORPUS: dict[str, tuple[Callable[[Path], None], str | None, str]] = {
         f"{QM}/static_roi_map",
         "does not match the mask",
     ),
-    "static_not_nested": (_bad_nesting, QM, "static bin 1 does not lie inside exactly one dynamic bin"),
     "qmap_energy_missing": (_nexus((f"{QM}/energy",)), f"{QM}/energy", "missing"),
     "saxs_2d_vs_qmap": (
         _nexus(("/xpcs/temporal_mean/scattering_2d", np.zeros((1, H, W + 2), np.float32))),

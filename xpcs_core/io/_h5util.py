@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import os
+import stat
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,7 @@ def get_dataset(group: h5py.Group, key: str, path: object) -> h5py.Dataset | Non
         raise XpcsFormatError(path, f"cannot resolve: {exc}", full) from exc
     if link is None:
         return None
+    check_links(group, key, path)
     try:
         obj = group.get(key)
     except (KeyError, OSError, RuntimeError, ValueError) as exc:
@@ -48,6 +51,7 @@ def get_dataset(group: h5py.Group, key: str, path: object) -> h5py.Dataset | Non
         raise XpcsFormatError(path, "dangling link", full)
     if not isinstance(obj, h5py.Dataset):
         raise XpcsFormatError(path, f"expected a dataset, found a {type(obj).__name__}", full)
+    check_readable(obj, path)
     return obj
 
 
@@ -233,28 +237,116 @@ def write_strings(group: h5py.Group, key: str, values: Sequence[str]) -> h5py.Da
     return group.create_dataset(key, data=np.array([v.encode("utf-8") for v in values], dtype="S"))
 
 
-def open_h5_readonly(path: str | os.PathLike[str]) -> h5py.File:
-    """Open an HDF5 file read-only; XpcsFormatError if it is missing, empty, not HDF5 or corrupt."""
+READ_WAIT_S = 10.0
+"""How long a reader waits for a file another process is writing (HDF5 lock held)."""
+MEMORY_BUDGET = 8 << 30
+"""No single dataset read may need more memory than this."""
+_warned_no_locks: set[str] = set()
+
+
+def _regular_file(path: Path) -> None:
+    """XpcsFormatError unless ``path`` is a readable regular file (never open a FIFO)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise XpcsFormatError(path, "no such file") from None
+    except PermissionError:
+        raise XpcsFormatError(path, "permission denied (a folder on its path is not searchable)") from None
+    except OSError as exc:
+        raise XpcsFormatError(path, f"cannot access: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise XpcsFormatError(path, "is a directory, not a result file")
+    if not stat.S_ISREG(st.st_mode):
+        raise XpcsFormatError(path, "not a regular file (a FIFO, socket or device)")
+    if not os.access(path, os.R_OK):
+        raise XpcsFormatError(path, "permission denied")
+    if st.st_size == 0:
+        raise XpcsFormatError(path, "empty file")
+
+
+def open_h5_readonly(path: str | os.PathLike[str], wait_s: float | None = None) -> h5py.File:
+    """Open an HDF5 file read-only, honouring HDF5 file locking.
+
+    XpcsFormatError if it is missing, not a regular file, unreadable, empty, not HDF5 or
+    corrupt, or still being written by another process after ``wait_s`` seconds
+    (default :data:`READ_WAIT_S`; never read mid-update). Only on a file system without locks is it opened without them,
+    with one warning per file system.
+    """
     import hdf5plugin  # noqa: F401  (registers compression filters for h5py)
 
     path = Path(path)
-
-    if not path.exists():
-        raise XpcsFormatError(path, "no such file")
-    if path.is_dir():
-        raise XpcsFormatError(path, "is a directory, not a result file")
-    if path.stat().st_size == 0:
-        raise XpcsFormatError(path, "empty file")
+    _regular_file(path)
     if not h5py.is_hdf5(path):
         raise XpcsFormatError(path, "not an HDF5 file")
+    wait_s = READ_WAIT_S if wait_s is None else wait_s
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return h5py.File(path, "r")
+        except OSError as exc:
+            text = str(exc)
+            if "lock" not in text.lower():
+                raise XpcsFormatError(path, f"cannot open HDF5 file (truncated or corrupt?): {exc}") from None
+            if "temporarily unavailable" in text or "errno = 11" in text:
+                if time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    continue
+                raise XpcsFormatError(
+                    path, f"being written by another process (still locked after {wait_s:g} s); "
+                    "try again when it is done") from None
+            return _open_without_locks(path, exc)
+        except Exception as exc:
+            raise XpcsFormatError(path, f"cannot open HDF5 file: {exc}") from exc
+
+
+def _open_without_locks(path: Path, exc: OSError) -> h5py.File:
+    """The fallback for file systems that do not support locks (some NFS mounts)."""
+    import warnings
+
+    from xpcs_core.errors import XpcsFormatWarning
+
+    key = str(os.stat(path).st_dev)
+    if key not in _warned_no_locks:
+        _warned_no_locks.add(key)
+        warnings.warn(f"{path}: the file system does not support HDF5 file locks; "
+                      "reading without them", XpcsFormatWarning, stacklevel=3)
     try:
-        return h5py.File(path, "r")
-    except OSError as exc:
-        if "lock" in str(exc).lower():  # file systems without locking (some NFS mounts)
-            try:
-                return h5py.File(path, "r", locking=False)
-            except Exception:
-                pass
-        raise XpcsFormatError(path, f"cannot open HDF5 file (truncated or corrupt?): {exc}") from exc
-    except Exception as exc:
-        raise XpcsFormatError(path, f"cannot open HDF5 file: {exc}") from exc
+        return h5py.File(path, "r", locking=False)
+    except Exception as again:
+        raise XpcsFormatError(path, f"cannot open HDF5 file: {again}") from exc
+
+
+def check_links(group: h5py.Group, key: str, path: object) -> None:
+    """Refuse an external link whose target is not a regular file (never open a FIFO:
+    it would hang) or is missing."""
+    link = group.get(key, getlink=True)
+    if isinstance(link, h5py.ExternalLink):
+        base = Path(group.file.filename).parent
+        target = Path(link.filename)
+        target = target if target.is_absolute() else base / target
+        if not target.exists():
+            raise XpcsFormatError(path, f"dangling link: external link to the missing file {link.filename}",
+                                  key_of(group, key))
+        if not target.is_file():
+            raise XpcsFormatError(path, f"external link to {link.filename}, not a regular file",
+                                  key_of(group, key))
+
+
+def check_readable(ds: h5py.Dataset, path: object) -> None:
+    """Before reading: virtual datasets need their source files (else HDF5 returns the
+    fill value, zeros), and the declared size must be plausible for the file."""
+    if ds.is_virtual:
+        base = Path(ds.file.filename).parent
+        for source in ds.virtual_sources():
+            name = source.file_name
+            if name != "." and not (Path(name) if Path(name).is_absolute() else base / name).is_file():
+                raise XpcsFormatError(path, f"virtual dataset whose source file {name} is missing", ds.name)
+        return
+    nbytes = int(ds.size) * ds.dtype.itemsize
+    if nbytes > MEMORY_BUDGET:
+        raise XpcsFormatError(path, f"declares {nbytes / 2**30:.1f} GiB ({ds.shape}), over the "
+                              f"{MEMORY_BUDGET >> 30} GiB read budget", ds.name)
+    stored = ds.id.get_storage_size()
+    if nbytes > (64 << 20) and stored * 10_000 < nbytes:
+        raise XpcsFormatError(path, f"declares shape {ds.shape} ({nbytes >> 20} MiB) but the file "
+                              f"holds {stored} bytes of it", ds.name)

@@ -9,12 +9,13 @@ and ``read_qmap_group`` move them to and from any HDF5 group, with validation.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass, field
 
 import h5py
 import numpy as np
 
-from xpcs_core.errors import XpcsFormatError, XpcsInputError
+from xpcs_core.errors import XpcsFormatError, XpcsFormatWarning, XpcsInputError
 from xpcs_core.io._h5util import (
     attr_str,
     get_dataset,
@@ -45,6 +46,11 @@ class _FieldError(XpcsInputError):
         self.field = field
         self.reason = message
         super().__init__(f"{field}: {message}" if field else message)
+
+
+def _label_list(labels: np.ndarray, most: int = 8) -> str:
+    shown = ", ".join(str(int(v)) for v in labels[:most])
+    return shown + (", ..." if labels.size > most else "")
 
 
 def _as_labels(roi_map: np.ndarray, where: str) -> np.ndarray:
@@ -208,26 +214,33 @@ class QmapGroup:
         digest.update(np.asarray(geometry, dtype="<f8").tobytes())
         return digest.hexdigest()
 
-    def static_to_dynamic(self) -> np.ndarray:
-        """(K_static,) dynamic label containing each static label (0 for an empty static bin).
-
-        Raises XpcsInputError if a static bin spans more than one dynamic bin.
-        """
+    def nesting(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(static_to_dynamic, not_nested)``: the dynamic label holding most pixels of each
+        static label (0 for an empty static bin), and the static labels that do not lie
+        inside exactly one dynamic bin."""
         s = _as_labels(self.static.roi_map, "static_roi_map").reshape(-1)
         d = _as_labels(self.dynamic.roi_map, "dynamic_roi_map").reshape(-1)
         used = s > 0
-        pairs = np.unique(s[used] * (self.dynamic.n_bins + 1) + d[used])
-        s_of, d_of = np.divmod(pairs, self.dynamic.n_bins + 1)
-        labels, first, counts = np.unique(s_of, return_index=True, return_counts=True)
-        bad = labels[(counts > 1) | (d_of[first] == 0)]
-        if bad.size:
-            raise _FieldError(
-                None,
-                f"static bin {int(bad[0])} does not lie inside exactly one dynamic bin "
-                f"({bad.size} static bin(s) affected)",
-            )
+        width = self.dynamic.n_bins + 1
+        pairs, counts = np.unique(s[used] * width + d[used], return_counts=True)
+        s_of, d_of = np.divmod(pairs, width)
+        order = np.lexsort((-counts, s_of))  # per static label, its largest share first
+        s_of, d_of = s_of[order], d_of[order]
+        labels, first, n_dyn = np.unique(s_of, return_index=True, return_counts=True)
         out = np.zeros(self.static.n_bins, dtype=np.int64)
         out[labels - 1] = d_of[first]
+        return out, labels[(n_dyn > 1) | (d_of[first] == 0)]
+
+    def static_to_dynamic(self) -> np.ndarray:
+        """(K_static,) dynamic label containing each static label (0 for an empty static bin).
+
+        Raises XpcsInputError, naming the bins, if a static bin does not lie inside exactly
+        one dynamic bin: what needs nesting (recomputing g2 from pixels) must refuse.
+        """
+        out, bad = self.nesting()
+        if bad.size:
+            raise _FieldError(None, f"static bin(s) {_label_list(bad)} do not lie inside exactly one "
+                              f"dynamic bin ({bad.size} affected): this needs a nested partition")
         return out
 
     def validate(self) -> None:
@@ -258,7 +271,11 @@ class QmapGroup:
                 raise _FieldError(
                     f"maps/{name}", f"shape {np.shape(values)} does not match the mask {self.shape}"
                 )
-        self.static_to_dynamic()
+        _, bad = self.nesting()
+        if bad.size:  # viewing and fitting g2 do not need nesting: warn, do not refuse
+            warnings.warn(f"static bin(s) {_label_list(bad)} do not lie inside exactly one dynamic "
+                          f"bin ({bad.size} of {self.static.n_bins}); g2 can be viewed and fitted, "
+                          "recomputing from pixels is refused", XpcsFormatWarning, stacklevel=2)
 
 
 def write_qmap_group(group: h5py.Group, qmap: QmapGroup) -> None:
