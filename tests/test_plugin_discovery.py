@@ -188,3 +188,46 @@ def test_two_distributions_with_one_backend_name_warn(monkeypatch, caplog):
     assert reg.plugins["numpy"].distribution == "xpcs-numpy"  # the first one wins
     assert any("two plugins register the backend name 'numpy'" in r.getMessage()
                and "xpcs-numpy-fork" in r.getMessage() for r in caplog.records)
+
+
+HOSTILE_PLUGINS = {
+    "exits": "import sys\nsys.exit(3)\n",
+    "interrupts": "raise KeyboardInterrupt\n",
+    "hangs": "import time\ntime.sleep(3600)\n",
+}
+
+
+@pytest.fixture
+def hostile_site(tmp_path):
+    """Three third-party plugins that misbehave at import, as entry points on a path."""
+    for name, body in HOSTILE_PLUGINS.items():
+        pkg = tmp_path / f"xpcs_{name}"
+        pkg.mkdir()
+        (pkg / "__init__.py").write_text("")
+        (pkg / "plugin.py").write_text(body)
+        info = tmp_path / f"xpcs_{name}-0.1.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: xpcs-{name}\nVersion: 0.1\n")
+        (info / "entry_points.txt").write_text(f"[xpcs_core.backends]\n{name} = xpcs_{name}.plugin\n")
+    return tmp_path
+
+
+def test_named_backend_never_imports_the_others(hostile_site, tmp_path):
+    from tests.conftest import run_xpcs
+    from xpcs_core.io.synthetic import SyntheticSpec, write_synthetic
+
+    path = tmp_path / "r.h5"
+    write_synthetic(path, spec=SyntheticSpec.for_shape((32, 32), n_frames=100))
+    res = run_xpcs("fit", str(path), "--backend", "numpy", "--json", pythonpath=hostile_site, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert '"backend": "numpy"' in res.stdout
+
+
+def test_exit_and_interrupt_at_import_are_kept_as_errors(hostile_site, monkeypatch):
+    (hostile_site / "xpcs_hangs-0.1.dist-info" / "entry_points.txt").unlink()  # listing imports all
+    monkeypatch.syspath_prepend(str(hostile_site))
+    plugins.reset_registry()
+    reg = plugins.registry()
+    assert "SystemExit" in reg.plugins["exits"].error
+    assert "KeyboardInterrupt" in reg.plugins["interrupts"].error
+    assert reg.plugins["numpy"].ok

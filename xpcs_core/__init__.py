@@ -61,6 +61,8 @@ _LAZY: dict[str, str] = {
     "get_model": "xpcs_core.fitting.models",
     "list_models": "xpcs_core.fitting.models",
     "SamplerSettings": "xpcs_core.fitting.problem",
+    "correlate": "xpcs_core.correlation",
+    "regroup": "xpcs_core.correlation",
 }
 
 __all__ = [

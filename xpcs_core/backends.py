@@ -42,7 +42,7 @@ class Backend:
 
     @property
     def plugin(self) -> Plugin:
-        return registry().plugins[self.name]
+        return registry().get(self.name)
 
     @property
     def info(self):  # -> BackendInfo
@@ -112,14 +112,13 @@ def _by_priority() -> list[Plugin]:
 
 
 def _require(name: str, source: str, load: bool) -> Backend:
-    plugins = _known()
-    if name not in plugins:
-        known = ", ".join(sorted(plugins)) or "none"
+    plugin = registry().get(name)  # imports this plugin's module only
+    if plugin is None:
+        known = ", ".join(registry().names()) or "none"
         raise XpcsBackendError(
             f"{source}: unknown backend {name!r} (install its plugin distribution); "
             f"installed backends: {known}"
         )
-    plugin = plugins[name]
     if not plugin.available:
         raise XpcsBackendError(f"{source}: backend {name!r} is unavailable: {plugin.reason}")
     if load:

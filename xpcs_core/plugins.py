@@ -72,9 +72,30 @@ class Registry:
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
-        self.plugins: dict[str, Plugin] = {}
+        self._plugins: dict[str, Plugin] = {}
+        self._pending: dict[str, Callable[[], Plugin]] = {}  # found, not imported yet
         self._callers: dict[tuple[str, str], Any] = {}
         self._lock = threading.RLock()
+
+    @property
+    def plugins(self) -> dict[str, Plugin]:
+        """Every plugin, each imported and registered (listing, automatic selection)."""
+        for name in list(self._pending):
+            self.get(name)
+        return self._plugins
+
+    def names(self) -> list[str]:
+        """The backend names found, without importing any plugin module."""
+        return sorted(set(self._plugins) | set(self._pending))
+
+    def get(self, name: str) -> Plugin | None:
+        """One plugin, importing only its own module (a backend named explicitly never
+        imports the others, so a broken or hanging one cannot block it)."""
+        with self._lock:
+            load = self._pending.pop(name, None)
+            if load is not None:
+                load()
+            return self._plugins.get(name)
 
     # ------------------------------------------------------------------ discovery
     def discover(self) -> None:
@@ -96,14 +117,14 @@ class Registry:
             if name in disabled:
                 log.info("plugin %r disabled by XPCS_DISABLE_PLUGINS", name)
                 continue
-            self.add(
-                name,
-                ep.load,
-                entry_point=ep.value,
+            self._pending[name] = functools.partial(
+                self.add, name, ep.load, entry_point=ep.value,
                 distribution=dist.metadata["Name"] if dist is not None else None,
                 distribution_version=dist.version if dist is not None else None,
                 strict=strict,
             )
+        if strict:  # plugin authors: every load error raises now
+            self.plugins
 
     def add(
         self,
@@ -126,10 +147,12 @@ class Registry:
             distribution=distribution,
             distribution_version=distribution_version,
         )
-        self.plugins[name] = plugin
+        self._plugins[name] = plugin
+        self._pending.pop(name, None)
         try:
             self._register(plugin, load())
-        except Exception as exc:  # a broken plugin must not take the app down
+        except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt at import too
+            # a broken plugin must not take the app down
             plugin.module = None
             plugin.info = None
             plugin.exception = exc
@@ -162,6 +185,8 @@ class Registry:
 
     # ------------------------------------------------------------------ hooks
     def implements(self, name: str, hook: str) -> bool:
+        if name in self._pending:
+            self.get(name)
         caller = getattr(self.pm.hook, hook, None)
         return caller is not None and any(i.plugin_name == name for i in caller.get_hookimpls())
 
@@ -186,7 +211,7 @@ class Registry:
 
         Raises :class:`BackendUnavailable` (cached) when it cannot run here.
         """
-        plugin = self.plugins[name]
+        plugin = self.get(name)
         with self._lock:
             if plugin._load_failure is not None:
                 raise BackendUnavailable(f"backend {name!r} is unavailable: {plugin._load_failure}")

@@ -48,7 +48,10 @@ class TwotimeData:
     """Two-time results: ``c2_maps[i]`` is the (n, n) C2 map of dynamic label ``processed_bins[i]``.
 
     Maps may be full symmetric or upper-triangular; the writer stores the upper triangle.
-    ``g2`` is (n, n_bins): the diagonal averages; ``delay_list`` optional frame lags.
+    ``g2`` is (n, n_bins): the diagonal averages; ``g2_segments`` (n_seg, n_seg_frames,
+    n_bins) the same per time segment; ``delay_list`` (n,) frame lags of ``g2``. The
+    writer derives ``g2``, ``g2_segments`` (one segment: the whole map) and
+    ``delay_list`` (0 .. n-1) from the maps when they are None.
     """
 
     processed_bins: np.ndarray
@@ -67,8 +70,10 @@ class ResultData:
 
     ``saxs_2d`` is (H, W) mean counts per frame; ``saxs_1d`` (n_static,) one value per
     static label; ``saxs_1d_segments`` (n_seg, n_static); ``intensity_vs_time``
-    (2, n_frames): frame index, mean count. Geometry not given here is taken from
-    ``qmap``. ``metadata`` adds further ``/entry`` leaves: {"instrument/x/y": Meta(...)}.
+    (2, n_frames): frame index, mean count; ``bad_frames`` the raw indices of the frames
+    excluded from every sum (written as ``/xpcs/spatial_mean/bad_frames``). Geometry not
+    given here is taken from ``qmap``. ``metadata`` adds further ``/entry`` leaves:
+    {"instrument/x/y": Meta(...)}.
     """
 
     qmap: QmapGroup
@@ -81,6 +86,7 @@ class ResultData:
     saxs_1d: np.ndarray | None = None
     saxs_1d_segments: np.ndarray | None = None
     intensity_vs_time: np.ndarray | None = None
+    bad_frames: np.ndarray | None = None
     multitau: MultitauData | None = None
     twotime: TwotimeData | None = None
     start_time: str | None = None

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from xpcs_core.io.atomic import atomic_h5
+from xpcs_core.kernels.twotime import diagonal_means
 from xpcs_core.io.data import Meta, MultitauData, ResultData, TwotimeData
 from xpcs_core.io.qmap_group import PartitionData, QmapGroup
 from xpcs_core.io.writer import write_result
@@ -150,10 +151,6 @@ def _qmap(spec: SyntheticSpec) -> tuple[QmapGroup, np.ndarray]:
     return qmap, q
 
 
-def _diag_means(c2: np.ndarray) -> np.ndarray:
-    return np.array([np.diagonal(c2, k).mean() for k in range(c2.shape[0])])
-
-
 def make_synthetic(spec: SyntheticSpec | None = None, **overrides: object) -> ResultData:
     """Build the in-memory result of a synthetic Brownian sample (see module docstring)."""
     spec = spec or SyntheticSpec()
@@ -222,11 +219,12 @@ def make_synthetic(spec: SyntheticSpec | None = None, **overrides: object) -> Re
                 + np.triu(noise, 1).T
             )
             maps.append(c2)
-            diag.append(_diag_means(c2))
+            diag.append(diagonal_means(c2))
         twotime = TwotimeData(
             processed_bins=chosen + 1,
             c2_maps=maps,
             g2=np.stack(diag, axis=1),
+            g2_segments=np.stack(diag, axis=1)[None],  # one segment: the whole map
             stride_frame=stride,
             avg_frame=1,
         )

@@ -1,4 +1,4 @@
-"""``write_result``: write a :class:`ResultData` in the NeXus layout of FORMAT.md, atomically."""
+"""``write_result``: write a :class:`ResultData` in the NeXus layout of docs/file-format.md, atomically."""
 
 from __future__ import annotations
 
@@ -15,7 +15,10 @@ from xpcs_core.io.atomic import atomic_h5
 from xpcs_core.io.data import Meta, MultitauData, ResultData, TwotimeData
 from xpcs_core.io.qmap_group import write_qmap_group
 
-__all__ = ["write_result", "write_result_to"]
+__all__ = ["G2IPIF_KEY", "write_g2ipif", "write_result", "write_result_to"]
+
+#: dataset of the per-pixel sums file ``<result stem>_G2.hdf`` (``--save-g2ipif``)
+G2IPIF_KEY = "/G2IPIF"
 
 #: format version written to /xpcs/qmap and /xpcs attributes
 WRITER_VERSION = "xpcs-core 1"
@@ -77,6 +80,9 @@ def write_result_to(f: h5py.File, data: ResultData) -> None:
         write_array(temporal, "scattering_1d_segments", data.saxs_1d_segments)
     if data.intensity_vs_time is not None:
         write_array(xpcs.require_group("spatial_mean"), "intensity_vs_time", data.intensity_vs_time)
+    if data.bad_frames is not None:
+        write_array(xpcs.require_group("spatial_mean"), "bad_frames",
+                    np.asarray(data.bad_frames, dtype=np.int64).reshape(-1))
     if data.multitau is not None:
         _write_multitau(xpcs.require_group("multitau"), data.multitau)
     if data.twotime is not None:
@@ -137,17 +143,50 @@ def _write_multitau(group: h5py.Group, mt: MultitauData) -> None:
 
 
 def _write_twotime(group: h5py.Group, tt: TwotimeData) -> None:
+    from xpcs_core.kernels.twotime import diagonal_means
+
     maps = group.require_group("correlation_map")
     for i, c2 in enumerate(tt.c2_maps, start=1):
         write_array(maps, f"c2_{i:05d}", np.triu(np.asarray(c2)))
     write_array(group, "processed_bins", np.asarray(tt.processed_bins).astype(np.int64))
-    if tt.g2 is not None:
-        write_array(group, "normalized_g2", tt.g2)
-    if tt.g2_segments is not None:
-        write_array(group, "normalized_g2_segments", tt.g2_segments)
-    if tt.delay_list is not None:
-        write_array(group, "delay_list", tt.delay_list)
+    g2 = tt.g2
+    if g2 is None:  # the diagonals of the upper triangles (the maps may be stored halves)
+        g2 = np.stack([diagonal_means(np.asarray(c2)) for c2 in tt.c2_maps], axis=1)
+    write_array(group, "normalized_g2", g2)
+    # the APS viewer refuses a two-time file without segments: one segment = the whole map
+    segments = tt.g2_segments if tt.g2_segments is not None else np.asarray(g2)[None]
+    write_array(group, "normalized_g2_segments", segments)
+    n = np.shape(tt.c2_maps[0])[0]
+    delays = tt.delay_list if tt.delay_list is not None else np.arange(n, dtype=np.int64)
+    write_array(group, "delay_list", delays)
     _write_config(group, {"analysis_type": "twotime", **tt.config}, tt.stride_frame, tt.avg_frame)
+
+
+def write_g2ipif(path: str | os.PathLike[str], delays: np.ndarray, sums: tuple[np.ndarray, np.ndarray, np.ndarray],
+                 pixels: np.ndarray, shape: tuple[int, int]) -> Path:
+    """Write the per-pixel sums file (docs/file-format.md, "Per-pixel sums"), atomically.
+
+    ``sums`` = (G2, IP, IF), each (n_tau, n_pix) for the flat pixel indices ``pixels`` of
+    an (H, W) detector; ``/G2IPIF`` is float32 (n_tau, 3, H, W), NaN at pixels without
+    sums, written one lag at a time. ``/delay_list`` holds the frame lags.
+    """
+    delays = np.asarray(delays, dtype=np.int64).reshape(-1)
+    pixels = np.asarray(pixels, dtype=np.int64)
+    n_tau, (h, w) = delays.size, shape
+    for name, arr in zip(("G2", "IP", "IF"), sums, strict=True):
+        if np.shape(arr) != (n_tau, pixels.size):
+            raise XpcsInputError(f"{name}: shape {np.shape(arr)} does not match ({n_tau}, {pixels.size})")
+    with atomic_h5(path) as f:
+        ds = f.create_dataset(G2IPIF_KEY, shape=(n_tau, 3, h, w), dtype=np.float32,
+                              chunks=(1, 1, h, w), compression="lzf")
+        ds.attrs["axis1"] = np.array([b"G2", b"IP", b"IF"])
+        image = np.full(h * w, np.nan, dtype=np.float32)
+        for i in range(n_tau):
+            for j, arr in enumerate(sums):
+                image[pixels] = arr[i]
+                ds[i, j] = image.reshape(h, w)
+        f.create_dataset("delay_list", data=delays)
+    return Path(path)
 
 
 def _check(data: ResultData) -> None:

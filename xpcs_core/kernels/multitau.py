@@ -114,3 +114,158 @@ def multitau(xp: Any, frames: Any, n_levels: int | None = None) -> dict[str, Any
         "IP": xp.stack(ip),
         "IF": xp.stack(i_f),
     }
+
+
+# ------------------------------------------------------------------ streaming helpers
+def level_lags(level: int) -> tuple[int, ...]:
+    """Lags of one level, in level-``level`` frames: 1..8 at level 0, 5..8 above."""
+    return FIRST_LEVEL_LAGS if level == 0 else LEVEL_LAGS
+
+
+def level_count(n_frames: int, n_levels: int | None = None) -> int:
+    """Number of levels that have at least one lag for ``n_frames`` frames."""
+    level = 0
+    while n_levels is None or level < n_levels:
+        if not [m for m in level_lags(level) if m < n_frames >> level]:
+            break
+        level += 1
+    return level
+
+
+def lag_rows(n_levels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row layout of the per-lag sums for ``n_levels`` levels (every lag, exist or not).
+
+    Returns ``(level, m, delay)`` int64 arrays, one entry per row: the level, the lag in
+    level frames and the lag in raw frames (``m << level``).
+    """
+    rows = [(lv, m) for lv in range(n_levels) for m in level_lags(lv)]
+    level = np.array([r[0] for r in rows], dtype=np.int64)
+    m = np.array([r[1] for r in rows], dtype=np.int64)
+    return level, m, m << level
+
+
+def check_setup(n_pixels: int, n_frames: int, options: Any) -> None:
+    """Raise XpcsInputError for impossible accumulator arguments."""
+    from xpcs_core.errors import XpcsInputError
+
+    if int(n_pixels) < 1 or int(n_frames) < 2:
+        raise XpcsInputError(f"multitau: need n_pixels >= 1 and n_frames >= 2, got {n_pixels}, {n_frames}")
+    if not isinstance(options, MultitauOptions):
+        raise XpcsInputError(f"multitau: options must be MultitauOptions, got {type(options).__name__}")
+    if options.path not in ("auto", "dense", "sparse"):
+        raise XpcsInputError(f"multitau: path must be auto, dense or sparse, got {options.path!r}")
+    if options.n_levels is not None and options.n_levels < 1:
+        raise XpcsInputError(f"multitau: n_levels must be >= 1 or None, got {options.n_levels}")
+
+
+def check_block(frames: Any, valid: Any, n_pixels: int, frames_seen: int, n_frames: int) -> np.ndarray:
+    """Validate one ``update`` block; return ``valid`` as a bool NumPy array (n_chunk,)."""
+    from xpcs_core.errors import XpcsInputError
+
+    shape = tuple(frames.shape)
+    if len(shape) != 2 or shape[1] != n_pixels:
+        raise XpcsInputError(f"multitau: a block must have shape (n_chunk, {n_pixels}), got {shape}")
+    if frames_seen + shape[0] > n_frames:
+        raise XpcsInputError(
+            f"multitau: {frames_seen + shape[0]} frames given, the accumulator was made for {n_frames}")
+    if valid is None:
+        return np.ones(shape[0], dtype=bool)
+    valid = np.asarray(valid)
+    if valid.shape != (shape[0],) or valid.dtype != np.bool_:
+        raise XpcsInputError(f"multitau: valid must be bool of shape ({shape[0]},), got "
+                             f"{valid.dtype} {valid.shape}")
+    return valid
+
+
+def finish_sums(delays: np.ndarray, n_pairs: np.ndarray, g2: np.ndarray, ip: np.ndarray,
+                i_f: np.ndarray, path: str) -> MultitauSums:
+    """Divide per-lag sums (NumPy, one row per lag) by their valid-pair counts; drop empty lags."""
+    keep = n_pairs > 0
+    div = n_pairs[keep].astype(np.float64)[:, None]
+    return MultitauSums(delays[keep].astype(np.int64), g2[keep] / div, ip[keep] / div,
+                        i_f[keep] / div, n_pairs[keep].astype(np.int64), path)
+
+
+def _concat(xp: Any, arrays: list[Any]) -> Any:
+    fn = getattr(xp, "concat", None) or xp.concatenate
+    return fn(arrays, axis=0)
+
+
+class StreamingMultitau:
+    """Streaming multi-tau for any Array-API namespace ``xp`` (docs/physics.md "Multi-tau correlation").
+
+    State per level: the last 8 level frames (bad ones stored as zeros) with their
+    validity, the odd frame waiting for its pair partner, and per lag the sums of
+    I(t)I(t+m), I(t), I(t+m) over valid pairs and their count. Memory:
+    (3·n_tau + 9·n_levels)·n_pixels float64 plus one block. Each block is processed
+    level by level with vectorised sums over its frames, so the cost per call is a few
+    array operations per lag. This is the cupy path and the reference of the others.
+    """
+
+    def __init__(self, xp: Any, n_pixels: int, n_frames: int, options: MultitauOptions,
+                 to_numpy: Any = np.asarray) -> None:
+        check_setup(n_pixels, n_frames, options)
+        self.xp, self.n_pixels, self.n_frames = xp, int(n_pixels), int(n_frames)
+        self.frames_seen = 0
+        self._to_numpy = to_numpy
+        self.n_levels = level_count(self.n_frames, options.n_levels)
+        levels, _, self._delays = lag_rows(self.n_levels)
+        self._first_row = [int(np.searchsorted(levels, lv)) for lv in range(self.n_levels)]
+        zeros = xp.zeros((self._delays.size, self.n_pixels), dtype=xp.float64)
+        self._g2, self._ip, self._if = zeros, xp.zeros_like(zeros), xp.zeros_like(zeros)
+        self._n_pairs = np.zeros(self._delays.size, dtype=np.int64)
+        empty = xp.zeros((0, self.n_pixels), dtype=xp.float64)
+        self._ring = [empty] * self.n_levels
+        self._ring_w = [np.zeros(0)] * self.n_levels
+        self._pending: list[tuple[Any, np.ndarray] | None] = [None] * self.n_levels
+
+    def update(self, frames: Any, valid: np.ndarray | None = None) -> None:
+        xp = self.xp
+        w = check_block(frames, valid, self.n_pixels, self.frames_seen, self.n_frames)
+        self.frames_seen += int(w.size)
+        block = xp.asarray(frames, dtype=xp.float64)
+        if not w.all():
+            block = xp.where(xp.asarray(w)[:, None], block, 0.0)
+        weights = w.astype(np.float64)
+        for level in range(self.n_levels):
+            if weights.size == 0:
+                break
+            self._add_level(level, block, weights)
+            if level + 1 < self.n_levels:
+                block, weights = self._pair_up(level, block, weights)
+
+    def _add_level(self, level: int, block: Any, w: np.ndarray) -> None:
+        xp = self.xp
+        ext = _concat(xp, [self._ring[level], block])
+        w_ext = np.concatenate([self._ring_w[level], w])
+        r, end = self._ring_w[level].size, w_ext.size
+        for j, m in enumerate(level_lags(level)):
+            lo = max(r, m)
+            if lo >= end:
+                continue
+            row = self._first_row[level] + j
+            early, late = ext[lo - m : end - m], ext[lo:end]
+            w_early, w_late = w_ext[lo - m : end - m], w_ext[lo:end]
+            self._g2[row] += xp.sum(early * late, axis=0)
+            self._ip[row] += xp.asarray(w_late) @ early
+            self._if[row] += xp.asarray(w_early) @ late
+            self._n_pairs[row] += int(np.sum(w_early * w_late))
+        self._ring[level], self._ring_w[level] = ext[-8:], w_ext[-8:]
+
+    def _pair_up(self, level: int, block: Any, w: np.ndarray) -> tuple[Any, np.ndarray]:
+        """Level-(L+1) frames: the mean of the valid frames of each consecutive pair."""
+        xp = self.xp
+        pending = self._pending[level]
+        if pending is not None:
+            block, w = _concat(xp, [pending[0], block]), np.concatenate([pending[1], w])
+        n_pairs = w.size // 2
+        self._pending[level] = (block[2 * n_pairs :], w[2 * n_pairs :]) if w.size % 2 else None
+        count = w[0 : 2 * n_pairs : 2] + w[1 : 2 * n_pairs : 2]
+        total = block[0 : 2 * n_pairs : 2] + block[1 : 2 * n_pairs : 2]
+        scale = xp.asarray(1.0 / np.maximum(count, 1.0))
+        return total * scale[:, None], (count > 0).astype(np.float64)
+
+    def finish(self) -> MultitauSums:
+        conv = self._to_numpy
+        return finish_sums(self._delays, self._n_pairs, conv(self._g2), conv(self._ip),
+                           conv(self._if), "dense")
