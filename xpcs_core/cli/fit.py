@@ -99,7 +99,7 @@ def _print_table(result: Any, bayes: bool) -> None:
                       "(left out of tau(q)); see notes[/yellow]")
     tq = result.tauq
     if tq is None:
-        console.print("tau(q): not fitted (fewer than 2 usable bins)")
+        console.print(f"tau(q): not fitted ({result.tauq_note or 'fewer than 2 usable bins'})")
         return
     alpha = tq.free.alpha if tq.free else float("nan")
     alpha_err = tq.free.alpha_err if tq.free else float("nan")

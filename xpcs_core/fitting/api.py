@@ -141,6 +141,7 @@ def fit_g2(
             result.tauq = fit_tauq(result, temperature=temperature, viscosity=viscosity)
         except XpcsInputError as exc:
             log.info("no tau(q) fit: %s", exc)
+            result.tauq_note = str(exc)
     return result
 
 

@@ -17,6 +17,9 @@ from xpcs_core.fitting.store import clean_json, save_fit
 
 
 TAU_REL_ERR_MAX = 1.0
+REDCHI2_MAX = 1e4
+"""A bin whose reduced chi2 exceeds this has g2 errors that do not describe its scatter
+(far too small: its weight in tau(q) would be absurd); it is flagged and left out."""
 """A relaxation time whose relative error (least squares, or posterior sd of its log)
 exceeds this is *not constrained by the data*: its value then follows the bounds or
 the prior, and the bin is left out of tau(q)."""
@@ -57,6 +60,7 @@ class FitResult:
     summary: dict[str, dict[str, np.ndarray]] | None = None
     diagnostics: dict[str, Any] | None = None
     tauq: Any = None
+    tauq_note: str | None = None  # why there is no tau(q) fit, when there is none
     lower: np.ndarray | None = None
     upper: np.ndarray | None = None
 
@@ -115,9 +119,10 @@ class FitResult:
 
     def constrained(self, name: str | None = None) -> np.ndarray:
         """Bins whose relaxation time ``name`` (default: every free one) the data
-        constrain: fitted, not on a bound, :meth:`relative_spread` <= TAU_REL_ERR_MAX."""
+        constrain: fitted, not on a bound, :meth:`relative_spread` <= TAU_REL_ERR_MAX, g2 errors
+        consistent with the scatter (reduced chi2 <= REDCHI2_MAX)."""
         names = self.time_params() if name is None else (name,)
-        ok = self.success.copy()
+        ok = self.success & ~(self.redchi2 > REDCHI2_MAX)
         for n in names:
             ok &= (self.relative_spread(n) <= TAU_REL_ERR_MAX) & ~self.at_bound(n)
         return ok
@@ -131,6 +136,9 @@ class FitResult:
         times = self.time_params()
         for b in np.flatnonzero(~self.success):
             out[b].append(self.message[b] or "not fitted")
+        for b in np.flatnonzero(self.success & (self.redchi2 > REDCHI2_MAX)):
+            out[b].append(f"g2 errors far below the scatter (chi2/dof = {self.redchi2[b]:.2g}); "
+                          "left out of tau(q)")
         for n in self.free:
             j = self.model.index(n)
             v = self.values[:, j]
@@ -220,6 +228,7 @@ class FitResult:
             "t_range": [float(self.t_range[0]), float(self.t_range[1])],
             "bins": self.bins(),
             "tauq": self.tauq.as_dict() if self.tauq is not None else None,
+            "tauq_note": self.tauq_note,
             "provenance": self.provenance,
         }
         if self.posterior is not None:

@@ -124,6 +124,9 @@ def _weighted_linear(x: np.ndarray, y: np.ndarray, w: np.ndarray,
         return np.stack([log_a, np.full_like(log_a, alpha)], axis=-1), np.array([[1.0 / sw, 0.0], [0.0, 0.0]])
     design = np.stack([np.ones_like(x), -x], axis=1)
     fisher = design.T @ (w[:, None] * design)
+    if not np.all(np.isfinite(fisher)) or np.linalg.cond(fisher) > 1e14:
+        raise XpcsInputError("tau(q) is not computable: the q values (or their weights) leave "
+                             "the power law undetermined")
     cov = np.linalg.inv(fisher)
     coef = (cov @ (design.T * w) @ y.T).T
     return coef, cov
@@ -136,7 +139,9 @@ def power_law(q: np.ndarray, tau: np.ndarray, tau_err: np.ndarray, alpha: float 
     coef, cov = _weighted_linear(x, y, w, alpha)
     log_a, al = float(coef[0]), float(coef[1])
     resid = y - (log_a - al * x)
-    a = math.exp(log_a)
+    a = math.exp(log_a) if -700.0 < log_a < 700.0 else math.nan
+    if not (math.isfinite(a) and a > 0 and math.isfinite(al) and np.all(np.isfinite(cov))):
+        raise XpcsInputError(f"tau(q) is not computable: the power law overflows (log a = {log_a:.3g})")
     return PowerLawFit(
         a=a, a_err=a * math.sqrt(cov[0, 0]), alpha=al,
         alpha_err=0.0 if alpha is not None else math.sqrt(cov[1, 1]),
@@ -153,6 +158,8 @@ def power_law_bayes(q: np.ndarray, tau_draws: np.ndarray, alpha: float | None = 
     w = 1.0 / np.maximum(sd, 1e-300) ** 2
     coef, _ = _weighted_linear(x, ly, w, alpha)
     log_a = coef[:, 0]
+    if not np.all(np.isfinite(log_a) & (np.abs(log_a) < 700.0)):
+        raise XpcsInputError("tau(q) is not computable: the power law overflows")
     a = np.exp(log_a)
     al = coef[:, 1]
     mean_ly = ly.mean(axis=0)
@@ -164,6 +171,14 @@ def power_law_bayes(q: np.ndarray, tau_draws: np.ndarray, alpha: float | None = 
         log_a=float(log_a.mean()), log_a_err=float(log_a.std()),
         draws={"a": a, "alpha": al, "D": 1.0 / a},
     )
+
+
+def _optional(fit: Any, *args: Any) -> PowerLawFit | None:
+    """The free-exponent fit, or None where only the alpha = 2 fit is determined (one q)."""
+    try:
+        return fit(*args)
+    except XpcsInputError:
+        return None
 
 
 def fit_tauq(
@@ -214,12 +229,12 @@ def fit_tauq(
     if bayes:
         draws = tau_draws[:, used]
         brownian = power_law_bayes(qu, draws, alpha=2.0)
-        free = power_law_bayes(qu, draws) if n >= 3 else None
+        free = _optional(power_law_bayes, qu, draws) if n >= 3 else None
         d_draws = brownian.draws["D"]
         d_val, d_err = float(d_draws.mean()), float(d_draws.std())
     else:
         brownian = power_law(qu, tu, eu, alpha=2.0)
-        free = power_law(qu, tu, eu) if n >= 3 else None
+        free = _optional(power_law, qu, tu, eu) if n >= 3 else None
         d_val = 1.0 / brownian.a
         d_err = d_val * brownian.log_a_err
     return TauQFit(

@@ -179,18 +179,41 @@ def jacobian_natural(xp: Any, layout: Layout, t: Any, sigma: Any, mask: Any,
     return xp.where(mask[..., None], jac / sigma[..., None], 0.0)
 
 
+def _solve(xp: Any, lhs: Any, g: Any) -> Any:
+    """``lhs⁻¹ g`` per bin. A singular or non-finite system (one bad bin: tiny errors,
+    overflow) gets a zero step there, so the other bins are not taken down with it."""
+    ok = xp.all(xp.isfinite(lhs), axis=(-2, -1)) & xp.all(xp.isfinite(g), axis=-1)
+    eye = xp.eye(lhs.shape[-1], dtype=lhs.dtype)
+    safe = xp.where(ok[:, None, None], lhs, eye)
+    try:
+        step = xp.linalg.solve(safe, g[..., None])[..., 0]
+    except np.linalg.LinAlgError:  # NumPy raises for the whole batch; solve bin by bin
+        rows = []
+        for k in range(safe.shape[0]):
+            try:
+                rows.append(np.linalg.solve(safe[k], g[k]))
+            except np.linalg.LinAlgError:
+                rows.append(np.zeros(safe.shape[-1]))
+        step = xp.asarray(np.stack(rows))
+    return xp.where(ok[:, None], step, 0.0)
+
+
 def covariance(xp: Any, jac: Any, n_points: Any) -> Any:
     """``curve_fit``'s covariance ``pinv(J^T J)`` via the SVD of ``J`` (..., n_t, n_free).
 
     Singular values below ``eps*max(n_points, n_free)*s_max`` are dropped, as scipy does.
+    A bin whose Jacobian is not finite gets a NaN covariance (and is flagged).
     """
+    finite = xp.all(xp.isfinite(jac), axis=(-2, -1))
+    jac = xp.where(finite[..., None, None], jac, 0.0)
     _, s, vt = xp.linalg.svd(jac, full_matrices=False)
     n_free = jac.shape[-1]
     eps = float(np.finfo(np.float64).eps)
     thresh = eps * xp.maximum(xp.astype(n_points, jac.dtype), float(n_free))[..., None] * s[..., :1]
     keep = s > thresh
     inv_s2 = xp.where(keep, 1.0 / xp.where(keep, s, 1.0) ** 2, 0.0)
-    return xp.matmul(xp.matrix_transpose(vt) * inv_s2[..., None, :], vt)
+    cov = xp.matmul(xp.matrix_transpose(vt) * inv_s2[..., None, :], vt)
+    return xp.where(finite[..., None, None], cov, xp.nan)
 
 
 def canonical_order(xp: Any, layout: Layout, x_free: Any) -> Any:
@@ -322,7 +345,7 @@ def solve_lm(xp: Any, problem: FitProblem, options: LmOptions = LmOptions(),
         diag = xp.stack([a[..., k, k] for k in range(n_free)], axis=-1)
         dscale = xp.maximum(diag, 1e-12 * xp.max(diag, axis=-1, keepdims=True) + 1e-300)
         lhs = a + lam[:, None, None] * dscale[..., None] * eye
-        step = -xp.linalg.solve(lhs, g[..., None])[..., 0]
+        step = -_solve(xp, lhs, g)
         step = xp.where(xp.isfinite(step), step, 0.0)
         u_new = u + step
         cost_new, r_new, x_new, dx_new = cost_of(u_new)
