@@ -111,7 +111,7 @@ def test_bad_input_exits_2(simulated, capsys, tmp_path):
     err = _fails(capsys, "correlate", raw, "--qmap", qmap, *common, "-o", str(tmp_path / "no" / "r.h5"))
     assert "does not exist" in err
     err = _fails(capsys, "correlate", raw, "--qmap", qmap, *common, "-o", raw)
-    assert "refusing to overwrite the raw data file" in err
+    assert "-o is the same file as the input RAW" in err
     _fails(capsys, "correlate", raw, "--qmap", qmap, "--bad-frames", "3-x", *common, "-o", str(other))
     _fails(capsys, "correlate", str(tmp_path / "missing.h5"), "--qmap", qmap, *common, "-o", str(other))
     err = _fails(capsys, "regroup", raw, "--qmap", qmap, "-o", str(other))

@@ -127,7 +127,9 @@ def regroup(result: Path, qmap_path: Path, output: Path, as_json: bool) -> None:
     import numpy as np
 
     from xpcs_core.correlation import regroup as run
+    from xpcs_core.io.outputs import check_outputs
 
+    check_outputs({"-o": output}, {"RESULT": result, "--qmap": qmap_path})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         data = run(result, str(qmap_path), output)

@@ -46,11 +46,13 @@ def qmap(geometry_path: str | None, result_path: str | None, mask_path: str | No
     from xpcs_core.geometry import Geometry
     from xpcs_core.masks import load_mask
     from xpcs_core.partition import make_partition
+    from xpcs_core.io.outputs import check_outputs
     from xpcs_core.io.qmap_file import write_qmap
     from xpcs_core.qmap import compute_qmap
 
     if (geometry_path is None) == (result_path is None):
         raise click.UsageError("give exactly one of --geometry GEOM.json or --from RESULT")
+    check_outputs({"-o": output}, {"--geometry": geometry_path, "--from": result_path, "--mask": mask_path})
     names = tuple(n.strip() for n in map_names.split(",") if n.strip())
     if len(names) != 2:
         raise click.BadParameter(f"expected two names like q,phi, got {map_names!r}", param_hint="--maps")

@@ -47,35 +47,19 @@ def g2ipif_path(output: Path) -> Path:
     return output.with_name(f"{output.stem}_G2.hdf")
 
 
-def _same(a: Path, b: Any) -> bool:
-    if not isinstance(b, (str, os.PathLike)):
-        return False
-    b = Path(b)
-    try:
-        return a.exists() and b.exists() and os.path.samefile(a, b) or a.resolve() == b.resolve()
-    except OSError:
-        return False
-
-
 def check_output(output: Any, raw: Any, qmap: Any, save_g2ipif: bool) -> Path | None:
-    """Refuse, before any work, an output whose folder is missing or that is an input."""
+    """Refuse, before any work, an output that is an input or cannot be written
+    (:func:`xpcs_core.io.outputs.check_outputs`)."""
+    from xpcs_core.io.outputs import check_outputs
+
     if output is None:
         if save_g2ipif:
             raise XpcsInputError("save_g2ipif: needs an output file (-o RESULT.h5)")
         return None
     path = Path(output)
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise XpcsInputError(f"{path}: output is a directory; give a file name such as {path / 'result.h5'}")
-    if not folder.is_dir():
-        raise XpcsInputError(f"{path}: output folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise XpcsInputError(f"{path}: output folder {folder} is not writable")
-    targets = [path] + ([g2ipif_path(path)] if save_g2ipif else [])
-    for target in targets:
-        for name, source in (("raw data", raw), ("q-map", qmap)):
-            if _same(target, source):
-                raise XpcsInputError(f"{target}: refusing to overwrite the {name} file")
+    inputs = {name: source for name, source in (("RAW", raw), ("--qmap", qmap))
+              if isinstance(source, str | os.PathLike)}
+    check_outputs({"-o": path, "--save-g2ipif": g2ipif_path(path) if save_g2ipif else None}, inputs)
     return path
 
 
