@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("errors", "config"),
     ("kernels",),  # shared array kernels: numpy and errors only (except the two below)
     ("backend_info", "hookspecs"),
-    ("plugins", "backends"),
+    ("plugins", "backends", "costs"),
     ("geometry", "speckle"),
     ("qmap",),
     ("partition", "binning"),

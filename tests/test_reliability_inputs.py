@@ -90,6 +90,32 @@ def test_hostile_file_is_exit_2_one_line_no_hang(tmp_path, capsys, case):
     assert time.monotonic() - start < 30
 
 
+FT = "/entry/instrument/detector_1/frame_time"
+
+
+@pytest.mark.parametrize("unit, factor", [("s", 1.0), ("ms", 1e-3), ("us", 1e-6), ("µs", 1e-6), ("ns", 1e-9)])
+def test_time_units_in_attributes_are_converted(tmp_path, unit, factor):
+    path = tmp_path / "t.h5"
+    build_nexus(path)
+    with h5py.File(path, "a") as f:
+        value = float(f[FT][()])
+        f[FT].attrs["units"] = unit
+    with xpcs_core.open_result(path) as res:
+        assert res.frame_time == pytest.approx(value * factor)
+        assert res.tau[0] == pytest.approx(res.delay_list[0] * value * factor * res.stride_frame * res.avg_frame)
+
+
+def test_unknown_time_unit_is_refused(tmp_path, capsys):
+    path = tmp_path / "t.h5"
+    build_nexus(path)
+    with h5py.File(path, "a") as f:
+        f[FT].attrs["units"] = "fortnights"
+    with pytest.raises(SystemExit) as exc:
+        main(["info", str(path)])
+    assert exc.value.code == 2
+    assert "unknown time unit 'fortnights'" in capsys.readouterr().err
+
+
 def test_a_fifo_given_as_the_input_is_refused(tmp_path):
     pipe = tmp_path / "in.h5"
     os.mkfifo(pipe)

@@ -63,6 +63,8 @@ _LAZY: dict[str, str] = {
     "SamplerSettings": "xpcs_core.fitting.problem",
     "correlate": "xpcs_core.correlation",
     "regroup": "xpcs_core.correlation",
+    "average": "xpcs_core.average",
+    "batch": "xpcs_core.batch",
 }
 
 __all__ = [

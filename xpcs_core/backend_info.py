@@ -17,6 +17,9 @@ class BackendInfo:
     devices: tuple[str, ...] = ("cpu",)
     library_versions: dict[str, str] = field(default_factory=dict)
     description: str = ""
+    costs: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    """Per hook family, ``(overhead_s, per_element_s, first_call_s)`` on the device this
+    backend will use: the built-in defaults of the automatic choice (:mod:`xpcs_core.costs`)."""
 
 
 @dataclass(frozen=True)

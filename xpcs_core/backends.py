@@ -19,12 +19,13 @@ along the priority order, logs a warning and records it in the returned
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from xpcs_core import config
+from xpcs_core import config, costs
 from xpcs_core.backend_info import Provenance
 from xpcs_core.errors import BackendUnavailable, OpNotImplemented, XpcsBackendError, XpcsInputError
 from xpcs_core.plugins import Plugin, hook_family, registry
@@ -66,7 +67,9 @@ class Backend:
                 f"backend {self.name!r} does not implement {hook_family(hook)} ({hook})"
             )
         self.load()
-        return registry().caller(self.name, hook)(**kwargs)
+        result = registry().caller(self.name, hook)(**kwargs)
+        costs.mark_warm(self.name, hook_family(hook))
+        return result
 
     # Array ops ----------------------------------------------------------------
     @property
@@ -192,8 +195,42 @@ def set_backend(name: str | None) -> None:
     _session_backend = name.lower()
 
 
-def call(hook: str, *, backend: str | None = None, **kwargs: Any) -> tuple[Any, Provenance]:
-    """Run op ``hook`` on the selected backend (with fallback); return ``(result, provenance)``."""
+def _by_cost(hook: str, workload: float) -> tuple[Backend, str] | None:
+    """The automatic choice for one call: the usable backend of least estimated time
+    (:mod:`xpcs_core.costs`); None when the environment orders backends itself."""
+    if _session_backend or config.selection().required or config.selection().priority:
+        return None
+    family = hook_family(hook)
+    rows = []
+    for plugin in _auto_order():  # priority order: ties and unknown costs keep it
+        if plugin.available and registry().implements(plugin.name, hook):
+            est = costs.estimate(plugin.name, plugin.info, family, workload)
+            rows.append((math.inf if est is None else est, plugin))
+    rows.sort(key=lambda row: row[0])
+    for est, plugin in rows:
+        if _usable(plugin, load=True):  # only the chosen one (or those before it) is imported
+            others = [f"{p.name} {e:.2g} s" for e, p in rows if p is not plugin and math.isfinite(e)]
+            how = f"est. {est:.2g} s" if math.isfinite(est) else "no cost estimate"
+            return Backend(plugin.name), f"auto: {plugin.name}, {how}" + (
+                f" vs {', '.join(others)}" if others else "")
+    return None
+
+
+def call(hook: str, *, backend: str | None = None, workload: float | None = None,
+         **kwargs: Any) -> tuple[Any, Provenance]:
+    """Run op ``hook`` on the selected backend (with fallback); return ``(result, provenance)``.
+
+    ``workload`` (elements, see :mod:`xpcs_core.costs`): when no backend is named, the
+    backend expected to be fastest for this op and size answers, and the provenance says
+    why ("auto: numpy, est. 0.3 s vs jax 2.1 s"). Without it, the priority order decides.
+    """
+    if backend is None and workload is not None:
+        auto = _by_cost(hook, workload)
+        if auto is not None:
+            chosen, reason = auto
+            result = chosen.call(hook, **kwargs)
+            if result is not None:
+                return result, chosen.provenance(reason=reason)
     chosen, explicit = select(backend)
     requested = chosen.name if explicit else None
     if chosen.implements(hook):

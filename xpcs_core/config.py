@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from xpcs_core.errors import XpcsInputError
 
@@ -74,6 +75,19 @@ def backend_name() -> str | None:
 
 
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
+
+
+def cache_dir() -> Path | None:
+    """``XPCS_CACHE_DIR``: the folder of calibrated costs and the JAX compile cache
+    (default: the user cache folder); ``none`` turns both off."""
+    value = _raw("XPCS_CACHE_DIR")
+    if value is not None and value.lower() == "none":
+        return None
+    if value is not None:
+        return Path(value).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("xpcs"))
 
 
 def _names(name: str) -> list[str]:
@@ -177,6 +191,7 @@ VARIABLES: dict[str, object] = {
     "XPCS_TEST_BACKEND": lambda: _backend("XPCS_TEST_BACKEND"),
     "XPCS_DASK_SCHEDULER": lambda: _raw("XPCS_DASK_SCHEDULER"),
     "XPCS_GUI_SETTINGS": lambda: _raw("XPCS_GUI_SETTINGS"),
+    "XPCS_CACHE_DIR": lambda: cache_dir(),
 }
 """Every ``XPCS_*`` variable the project reads, with its strict parser."""
 

@@ -207,7 +207,8 @@ def partition_maps(
             raise XpcsInputError(
                 f"map {name!r} has shape {np.shape(maps[name])}, the mask {np.shape(mask)}"
             )
-    raw, provenance = call("xpcs_partition", backend=backend, maps=dict(maps), mask=mask, spec=spec)
+    raw, provenance = call("xpcs_partition", backend=backend, maps=dict(maps), mask=mask, spec=spec,
+                           workload=float(np.size(mask)))
     natural = np.asarray(get_backend(provenance.backend).to_numpy(raw.natural_index))
     if natural.shape != np.shape(mask) or natural.dtype.kind not in "iu":
         raise XpcsBackendError(
@@ -381,7 +382,8 @@ def binned_mean(
     if top > n:
         raise XpcsInputError(f"labels: label {top} exceeds n_labels={n}")
     lab = lab.astype(np.int32 if n < 2**31 - 1 else np.int64, copy=False)
-    raw, provenance = call("xpcs_binned_mean", backend=backend, data=arr, labels=lab, n_labels=n)
+    raw, provenance = call("xpcs_binned_mean", backend=backend, data=arr, labels=lab, n_labels=n,
+                           workload=float(np.size(arr)))
     be = get_backend(provenance.backend)
     means = np.asarray(be.to_numpy(raw[0]), dtype=np.float64)
     counts = np.asarray(be.to_numpy(raw[1])).astype(np.int64)

@@ -90,7 +90,8 @@ def compute_qmap(geometry: Geometry, backend: str | None = None) -> QMap:
 
     if not isinstance(geometry, Geometry):
         raise XpcsInputError(f"compute_qmap expects a Geometry, got {type(geometry).__name__}")
-    raw, provenance = call("xpcs_compute_qmap", backend=backend, geometry=geometry)
+    raw, provenance = call("xpcs_compute_qmap", backend=backend, geometry=geometry,
+                           workload=float(geometry.shape[0]) * geometry.shape[1])
     converter = get_backend(provenance.backend)
     expected = QMAP_KEYS[geometry.kind]
     missing = [k for k in expected if k not in raw]

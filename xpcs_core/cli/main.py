@@ -19,10 +19,13 @@ from xpcs_core.io.atomic import install_signal_handlers
 
 # command name -> "module:attribute"; modules are imported only when needed
 COMMANDS: dict[str, str] = {
+    "average": "xpcs_core.cli.average:average",
+    "batch": "xpcs_core.cli.batch:batch",
     "backends": "xpcs_core.cli.backends:backends",
     "correlate": "xpcs_core.cli.correlate:correlate",
     "demo": "xpcs_core.cli.demo:demo",
     "fit": "xpcs_core.cli.fit:fit",
+    "gui": "xpcs_core.cli.gui:gui",
     "info": "xpcs_core.cli.info:info",
     "qmap": "xpcs_core.cli.qmap:qmap",
     "regroup": "xpcs_core.cli.correlate:regroup",

@@ -147,7 +147,7 @@ class CorrelationJob:
         options = MultitauOptions()
         n_pix = self.bins.pixels.size
         full, prov = call("xpcs_multitau_accumulator", backend=self.backend, n_pixels=n_pix,
-                          n_frames=self.n_out, options=options)
+                          n_frames=self.n_out, options=options, workload=float(self.n_out) * n_pix)
         self.provenance["multitau"] = prov.as_dict()
         segs = []
         if self.n_segments > 1:

@@ -112,7 +112,9 @@ class TwotimeStore:
             if cancel is not None and cancel.is_set():
                 raise XpcsCancelled("correlation cancelled")
             with np.errstate(invalid="ignore", divide="ignore"):  # a frame without photons: NaN row
-                c2_good, provenance = call("xpcs_twotime", backend=backend, frames=self._normalized(k))
+                frames = self._normalized(k)
+                c2_good, provenance = call("xpcs_twotime", backend=backend, frames=frames,
+                                           workload=float(frames.shape[0]) ** 2 * frames.shape[1])
             c2_good = np.asarray(get_backend(provenance.backend).to_numpy(c2_good))
             full = np.full((self.n_frames, self.n_frames), np.nan, dtype=np.float32)
             full[np.ix_(good, good)] = c2_good

@@ -111,7 +111,8 @@ def fit_g2(
     lsq: LsqSolution | None = None
     problem = problem_all.subset(fit_bins)
     if fit_bins.size:
-        lsq, prov = backends.call("xpcs_fit_lsq", backend=backend, problem=problem)
+        lsq, prov = backends.call("xpcs_fit_lsq", backend=backend, problem=problem,
+                                  workload=problem.n_bins * problem.t.size)
         provenance = {**prov.as_dict(), "lsq": prov.as_dict()}
         values[fit_bins] = lsq.params
         errors[fit_bins] = lsq.errors
@@ -160,7 +161,7 @@ def _sample(result: FitResult, problem: Any, fit_bins: np.ndarray, lsq: LsqSolut
     if cancel is not None:
         settings.cancel = cancel
     post, prov = backends.call("xpcs_sample_posterior", backend=backend, problem=problem,
-                               start=lsq, settings=settings)
+                               start=lsq, settings=settings, workload=problem.n_bins * problem.t.size)
     n_bins = result.n_bins
 
     def widen(a: np.ndarray, fill: Any) -> np.ndarray:

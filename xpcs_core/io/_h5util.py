@@ -185,6 +185,26 @@ def attr_str(obj: h5py.HLObject, name: str, default: str | None = None) -> str |
         return default
 
 
+TIME_UNITS = {"s": 1.0, "sec": 1.0, "second": 1.0, "seconds": 1.0, "ms": 1e-3,
+              "millisecond": 1e-3, "milliseconds": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6,
+              "microsecond": 1e-6, "microseconds": 1e-6, "ns": 1e-9, "nanosecond": 1e-9,
+              "nanoseconds": 1e-9}
+
+
+def read_time(group: h5py.Group, key: str, path: object, **kwargs: Any) -> float | None:
+    """A time in seconds: a ``units``/``unit`` attribute (s, ms, µs, ns) is converted,
+    an unknown one refused (docs/file-format.md, "Errors and warnings")."""
+    value = read_scalar(group, key, path, **kwargs)
+    ds = group.get(key)
+    unit = None if ds is None else (attr_str(ds, "units") or attr_str(ds, "unit"))
+    if value is None or unit is None or not unit.strip():
+        return value
+    factor = TIME_UNITS.get(unit.strip().lower() if unit.strip() not in ("µs", "μs") else unit.strip())
+    if factor is None:
+        raise XpcsFormatError(path, f"unknown time unit {unit!r} (accepted: s, ms, us, ns)", key_of(group, key))
+    return value * factor
+
+
 def storage_dtype(array: np.ndarray) -> np.dtype:
     """float64 results are stored as float32; other dtypes unchanged."""
     return np.dtype(np.float32) if array.dtype == np.float64 else array.dtype
@@ -285,7 +305,7 @@ def open_h5_readonly(path: str | os.PathLike[str], wait_s: float | None = None) 
             return h5py.File(path, "r")
         except OSError as exc:
             text = str(exc)
-            if "lock" not in text.lower():
+            if "unable to lock file" not in text:
                 raise XpcsFormatError(path, f"cannot open HDF5 file (truncated or corrupt?): {exc}") from None
             if "temporarily unavailable" in text or "errno = 11" in text:
                 if time.monotonic() < deadline:

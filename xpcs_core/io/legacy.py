@@ -1,4 +1,4 @@
-"""Reading the legacy (``/exchange`` + ``/xpcs``) layout's partitions and geometry.
+"""``LegacyReader``: the legacy (``/exchange`` + ``/xpcs``) layout, its partitions and geometry.
 
 Legacy label maps are not compressed: label k of ``dqmap`` is natural bin k-1 of a
 ``dnoq`` x ``dnophi`` grid, and ``dqlist`` / ``dphilist`` give the centre of each
@@ -12,13 +12,19 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from functools import cached_property
+from typing import Any
 
 import h5py
 import numpy as np
 
-from xpcs_core.errors import XpcsFormatError
-from xpcs_core.io._h5util import attr_str, get_dataset, read_array, read_scalar
-from xpcs_core.io.qmap_group import PartitionData
+from xpcs_core.errors import XpcsFormatError, XpcsInputError
+from xpcs_core.io._h5util import attr_str, get_dataset, read_array, read_scalar, read_string
+from xpcs_core.io.layout import LEGACY, LEGACY_KEYS
+from xpcs_core.io.qmap_group import PartitionData, QmapGroup
+from xpcs_core.io.reader import LayoutReader
+
+__all__ = ["LegacyReader", "legacy_mask", "read_legacy_partition", "read_length_m"]
 
 log = logging.getLogger(__name__)
 
@@ -143,3 +149,87 @@ def legacy_mask(f: h5py.File, path: object, shape: tuple[int, ...]) -> np.ndarra
     if mask.shape != shape:
         raise XpcsFormatError(path, f"shape {mask.shape} does not match the q-map {shape}", "/xpcs/mask")
     return mask != 0
+
+
+class LegacyReader(LayoutReader):
+    """Reader of the legacy layout: lengths may be in mm, the label maps are uncompressed
+    and each label's q / phi is stored (see :func:`read_legacy_partition`)."""
+
+    layout = LEGACY
+    keys = LEGACY_KEYS
+    multitau_link = "/exchange/tau"
+    unnormalized_parts = ("unnormalized_G2", "unnormalized_IP", "unnormalized_IF")
+    #: per-label (q, phi or None) of "dynamic" / "static", set by read_qmap
+    _labels: dict[str, tuple[np.ndarray, np.ndarray | None]]
+
+    @cached_property
+    def energy(self) -> float:
+        return self.scalar("energy", positive=True)  # type: ignore[return-value]
+
+    @cached_property
+    def detector_distance(self) -> float:
+        return read_length_m(self.file, self.key("distance"), self.path, mm_above=100.0)  # type: ignore[arg-type,return-value]
+
+    @cached_property
+    def pixel_size(self) -> float:
+        return read_length_m(self.file, self.key("pixel_size_x"), self.path, mm_above=0.01)  # type: ignore[arg-type,return-value]
+
+    @cached_property
+    def pixel_size_y(self) -> float | None:
+        return read_length_m(self.file, self.key("pixel_size_y"), self.path, mm_above=0.01, required=False)  # type: ignore[arg-type]
+
+    def read_qmap(self) -> QmapGroup:
+        """The q-map group assembled from ``/xpcs`` (partitions, mask) and the metadata."""
+        dyn, dq, dphi = read_legacy_partition(self.file, "d", self.path)
+        sta, sq, sphi = read_legacy_partition(self.file, "s", self.path)
+        self._labels = {"dynamic": (dq, dphi), "static": (sq, sphi)}
+        shape = dyn.shape
+        if sta.shape != shape:
+            raise XpcsFormatError(
+                self.path, f"shape {sta.shape} does not match /xpcs/dqmap {shape}", "/xpcs/sqmap"
+            )
+        for name, axis in (("x_dimension", 1), ("y_dimension", 0)):
+            value = self.scalar(name, required=False)
+            if value is not None and int(value) != shape[axis]:
+                raise self.error(name, f"{int(value)} does not match the q-map shape {shape}")
+        mask = legacy_mask(self.file, self.path, shape)
+        qmap = QmapGroup(
+            beam_center_x=self.scalar("beam_center_x"),  # type: ignore[arg-type]
+            beam_center_y=self.scalar("beam_center_y"),  # type: ignore[arg-type]
+            pixel_size=self.pixel_size,
+            detector_distance=self.detector_distance,
+            energy=self.energy,
+            mask=mask if mask is not None else dyn.roi_map > 0,
+            dynamic=dyn,
+            static=sta,
+        )
+        try:
+            qmap.validate()
+        except XpcsInputError as exc:
+            field = getattr(exc, "field", None) or "static"
+            key = {"dynamic": "/xpcs/dqmap", "static": "/xpcs/sqmap", "mask": "/xpcs/mask"}.get(
+                field.split("_")[0], self.key(field) or "/xpcs/sqmap"
+            )
+            raise XpcsFormatError(self.path, getattr(exc, "reason", str(exc)), key) from exc
+        return qmap
+
+    def label_values(self, qmap: QmapGroup, which: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """The stored per-label q / phi (``dqlist`` ...), not the bin centres."""
+        return self._labels[which]
+
+    def multitau_config(self) -> dict[str, Any]:
+        """The legacy settings: stride, average and ``/xpcs/analysis_type``."""
+        config: dict[str, Any] = {
+            "stride_frame": self.int_setting("stride_frame"),
+            "avg_frame": self.int_setting("avg_frame"),
+        }
+        key = self.key("analysis_type")
+        if key is not None and get_dataset(self.file, key, self.path) is not None:
+            config["analysis_type"] = read_string(self.file, key, self.path)
+        return config
+
+    def unnormalized_shape(self, n_tau: int | None, h: int, w: int) -> tuple[int | None, ...]:
+        return (n_tau, h, w)
+
+    def read_unnormalized(self, tau_index: int | slice) -> np.ndarray:
+        return np.stack([self.read_part(n, tau_index) for n in self.unnormalized_parts], axis=-3)

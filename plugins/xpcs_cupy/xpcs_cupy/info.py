@@ -11,6 +11,17 @@ from xpcs_cupy.runtime import cupy_module, cupy_version, probe
 __all__ = ["xpcs_backend_info", "xpcs_backend_load"]
 
 
+COSTS: dict[str, tuple[float, float, float]] = {
+    # family: (overhead s incl. transfer, s per workload element, first call s = kernel
+    # compilation); GPU estimates, not yet measured on a lent GPU (docs/architecture.md)
+    "qmap": (1e-2, 2e-9, 0.3),
+    "partition": (1e-2, 3e-9, 0.3),
+    "binning": (1e-2, 5e-11, 0.3),
+    "multitau": (1e-2, 1e-9, 0.5),
+    "twotime": (1e-2, 5e-13, 0.1),
+}
+
+
 @hookimpl
 def xpcs_backend_info() -> BackendInfo:
     reason = probe()
@@ -24,6 +35,7 @@ def xpcs_backend_info() -> BackendInfo:
         devices=() if reason else ("cuda:0",),
         library_versions={"cupy": version} if version else {},
         description="CuPy on NVIDIA GPUs",
+        costs=COSTS,
     )
 
 

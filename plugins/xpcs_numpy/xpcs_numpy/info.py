@@ -12,6 +12,19 @@ import xpcs_numpy
 __all__ = ["xpcs_backend_info"]
 
 
+COSTS: dict[str, tuple[float, float, float]] = {
+    # family: (overhead s, s per workload element, first call s), measured on a 2-core
+    # laptop-class CPU (benchmarks/results/*-cpu.txt); `xpcs bench --calibrate` refines them
+    "qmap": (1e-3, 1.3e-7, 0.0),
+    "partition": (2e-3, 1.5e-7, 0.0),
+    "binning": (1e-3, 8e-10, 0.0),
+    "lsq": (3e-3, 2e-6, 0.0),
+    "posterior": (0.5, 3.6e-2, 0.0),  # emcee defaults, per bin x delay
+    "multitau": (1e-2, 2e-8, 1.0),  # numba kernels; first call loads them from numba's cache
+    "twotime": (1e-3, 2e-11, 0.0),
+}
+
+
 def _versions() -> dict[str, str]:
     out = {}
     for dist in ("numpy", "scipy", "emcee"):
@@ -31,4 +44,5 @@ def xpcs_backend_info() -> BackendInfo:
         devices=("cpu",),
         library_versions=_versions(),
         description="NumPy + SciPy + emcee reference backend",
+        costs=COSTS,
     )
