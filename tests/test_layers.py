@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("partition", "binning"),
     ("io", "masks"),
     ("fitting", "kernels.lsq", "kernels.posterior", "correlation", "average"),
-    ("plot",),
+    ("plot", "bench"),
     ("batch",),
     ("testing",),
     ("gui",),

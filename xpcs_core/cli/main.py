@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "average": "xpcs_core.cli.average:average",
     "batch": "xpcs_core.cli.batch:batch",
     "backends": "xpcs_core.cli.backends:backends",
+    "bench": "xpcs_core.cli.bench:bench",
     "correlate": "xpcs_core.cli.correlate:correlate",
     "demo": "xpcs_core.cli.demo:demo",
     "fit": "xpcs_core.cli.fit:fit",

@@ -1,6 +1,7 @@
 """Import and configure JAX once: float64 on, GPU choice, memory fraction.
 
-Environment (read when jax is first needed, before it is imported):
+Environment (read when jax is first needed, before it is imported), ``XPCS_CACHE_DIR``
+(the persistent compile cache) and:
 ``XPCS_USE_GPU`` (true/false/auto), ``XPCS_GPU_FALLBACK`` (default true),
 ``XPCS_GPU_MEMORY_FRACTION`` (0-1). Preallocation of GPU memory is off unless the
 user set ``XLA_PYTHON_CLIENT_PREALLOCATE`` himself, so two GPU backends can share a
@@ -60,6 +61,23 @@ def _pick_device(jax: ModuleType) -> Any:
     return jax.devices("cpu")[0]
 
 
+def _persistent_cache(jax: ModuleType) -> None:
+    """jax's own persistent compilation cache in ``XPCS_CACHE_DIR``/jax (default: the user
+    cache folder; ``XPCS_CACHE_DIR=none`` turns it off): a new process reuses the
+    programs earlier ones compiled (the same shapes; see the shape buckets of the fits)."""
+    folder = config.cache_dir()
+    if folder is None:
+        return
+    try:
+        (folder / "jax").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        warnings.warn(f"jax compile cache off: cannot create {folder / 'jax'}: {exc.strerror}", stacklevel=3)
+        return
+    jax.config.update("jax_compilation_cache_dir", str(folder / "jax"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.05)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
 def jax_module() -> ModuleType:
     """Return the configured ``jax`` module (imported and set up on first call)."""
     with _lock:
@@ -68,6 +86,7 @@ def jax_module() -> ModuleType:
             import jax
 
             jax.config.update("jax_enable_x64", True)
+            _persistent_cache(jax)
             device = _pick_device(jax)
             jax.config.update("jax_default_device", device)
             _state["device"] = device
