@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml plugins/xpcs_numpy/pyproject.toml plugins/xpcs_jax/pypr
 demo: $(STAMP)
 	$(VENV)/bin/xpcs backends
 	$(VENV)/bin/xpcs demo --out demo-output
-	$(VENV)/bin/xpcs info demo-output/example.h5
+	$(VENV)/bin/xpcs info demo-output/result.h5
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests

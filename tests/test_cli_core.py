@@ -96,14 +96,14 @@ def test_debug_shows_traceback(args):
 def test_demo_recovers_diffusion_on_numpy_and_jax(tmp_path):
     import re
 
-    res = run_xpcs("demo", "--out", str(tmp_path), "--no-bayes", timeout=600)
+    res = run_xpcs("demo", "--out", str(tmp_path), "--no-bayes", "--frames", "2000", timeout=600)
     assert res.returncode == 0, res.stderr
-    assert "labels identical across jax, numpy: True" in res.stdout
+    assert "exactly the injected ones" in res.stdout  # bad frames found by the correlator
     fits = re.findall(r"^\s*(\w+): least squares .* D = ([0-9.e+-]+) ± ([0-9.e+-]+)", res.stdout, re.M)
     assert {name for name, _, _ in fits} == {"numpy", "jax"}
-    for _, d, err in fits:
-        assert abs(float(d) - 1e5) < max(5 * float(err), 0.05e5)
-    for name in ("example.h5", "qmap.h5"):
+    for _, d, err in fits:  # raw frames -> correlate -> fit recovers the simulated D
+        assert abs(float(d) / 1e5 - 1) < 0.05
+    for name in ("result.h5", "raw/raw.h5", "raw/qmap.h5", "raw/truth.json"):
         assert (tmp_path / name).is_file()
 
 

@@ -1,9 +1,10 @@
-"""``xpcs demo``: the main job, end to end, on a bundled synthetic example.
+"""``xpcs demo``: the main job, end to end, on simulated raw frames with a known answer.
 
-Writes a synthetic APS-layout result file with a known diffusion coefficient, reads it
-back, computes its q-map and partitions on every available backend, fits g2 of every
-q-bin (least squares on each backend, a Bayesian posterior on the first one) and
-recovers D from tau(q). Everything it writes goes under ``--out``.
+Simulates Brownian speckle frames of known diffusion coefficient (with a few bad frames
+injected), correlates them (bad frames detected and excluded), fits g2 of every q-bin
+(least squares on each available backend, a Bayesian posterior on the automatic
+choice) and prints D from tau(q) against the truth. Everything it writes goes under
+``--out``.
 """
 
 from __future__ import annotations
@@ -30,77 +31,70 @@ def _timed(fn: Any) -> tuple[Any, float]:
     return out, time.perf_counter() - start
 
 
+def _d(fit: Any) -> str:
+    d = fit.tauq
+    if d is None:
+        return f"D not computable ({fit.tauq_note})"
+    off = (d.D_A2_per_s / TRUE_D - 1) * 100
+    return (f"D = {d.D_A2_per_s:.4g} ± {d.D_A2_per_s_err:.2g} Å²/s ({d.D_um2_per_s:.4g} µm²/s), "
+            f"{off:+.1f}% from the truth; alpha (free) = {d.free.alpha:.3f}" if d.free else "")
+
+
 @click.command()
 @click.option("--out", "out_dir", default="demo-output", show_default=True,
               type=click.Path(file_okay=False), help="Folder for the files the demo writes.")
 @click.option("--bayes/--no-bayes", default=True, show_default=True,
               help="Also sample the posterior of every q-bin.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic data and sampler.")
-def demo(out_dir: str, bayes: bool, seed: int) -> None:
-    """Simulate a result file, read it, q-map it, fit it, and recover D on each backend."""
+@click.option("--frames", "n_frames", default=4000, show_default=True, help="Raw frames to simulate.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the simulation and the sampler.")
+def demo(out_dir: str, bayes: bool, n_frames: int, seed: int) -> None:
+    """Simulate raw frames, correlate them, fit g2, and recover D against the truth."""
     from rich.console import Console
 
+    from xpcs_core.correlation import correlate
+    from xpcs_core.correlation.rawsim import simulate_raw
     from xpcs_core.fitting.api import fit_g2
     from xpcs_core.io.result import open_result
-    from xpcs_core.io.synthetic import write_synthetic
-    from xpcs_core.partition import make_partition
-    from xpcs_core.io.qmap_file import write_qmap
-    from xpcs_core.qmap import compute_qmap
 
     console = Console(highlight=False, soft_wrap=True)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "example.h5"
 
-    console.rule("1. synthetic result file (APS 8-ID-I NeXus layout)")
-    write_synthetic(path, layout="nexus", diffusion=TRUE_D, seed=seed, twotime=True)
-    with open_result(path) as res:
+    console.rule("1. simulated raw frames (Brownian speckle, known D, bad frames injected)")
+    truth, elapsed = _timed(lambda: simulate_raw(out / "raw", n_frames=n_frames, shape=(128, 128),
+                                                 diffusion=TRUE_D, n_bad=4, seed=seed))
+    console.print(f"wrote {truth['raw']}: {truth['n_frames']} frames of {truth['shape'][0]}x{truth['shape'][1]}, "
+                  f"{truth['rate_counts_per_pixel_frame']} counts/pixel/frame, bad frames at "
+                  f"{truth['bad_frames']}; q-map {truth['qmap']} ({elapsed:.1f} s)")
+
+    console.rule("2. correlation: multi-tau and two-time, bad frames found automatically")
+    result = out / "result.h5"
+    report, elapsed = _timed(lambda: correlate(truth["raw"], truth["qmap"], result, mode="both",
+                                               bins=[1, 6], bad_frames="auto"))
+    found = sorted(report.bad_frames) == sorted(truth["bad_frames"])
+    console.print(f"{report.frames_used} frames used, {report.frames_excluded} excluded "
+                  f"({report.bad_frames_method}): {report.bad_frames} -- "
+                  f"{'exactly the injected ones' if found else 'injected: ' + str(truth['bad_frames'])}")
+    console.print(f"backend {report.backend['backend']} ({report.backend.get('reason') or 'named'}; "
+                  f"{report.multitau_path} path), "
+                  f"{report.rate_fps:,.0f} frames/s, {elapsed:.1f} s; wrote {result}")
+    with open_result(result) as res:
         info = res.summary()
-        geometry = res.geometry
-        mask = res.qmap.mask
-    console.print(f"wrote {path}: {info['detector_shape'][0]}x{info['detector_shape'][1]} detector, "
-                  f"{info['n_dynamic_bins']} dynamic / {info['n_static_bins']} static bins, "
-                  f"q {info['q_range'][0]:.4f}..{info['q_range'][1]:.4f} 1/Å, "
-                  f"{info['n_tau']} delays {info['tau_range_s'][0]:g}..{info['tau_range_s'][1]:g} s, "
-                  f"two-time bins {info['twotime_bins']}; true D = {TRUE_D:g} Å²/s")
-
-    console.rule("2. q-map and partitions on each backend")
-    labels: dict[str, np.ndarray] = {}
-    for name in _backends_with("qmap"):
-        qmap, t_qmap = _timed(lambda: compute_qmap(geometry, backend=name))
-        part, t_part = _timed(lambda: make_partition(
-            qmap, mask, dynamic=(12, 1), static=(120, 1), scale="log", backend=name))
-        labels[name] = part.dynamic.labels
-        console.print(f"{name:>6}: q-map {t_qmap * 1e3:7.1f} ms, partition {t_part * 1e3:7.1f} ms, "
-                      f"q max {float(np.max(qmap['q'])):.4f} 1/Å, {part.dynamic.n_labels} dynamic bins")
-        if len(labels) == 1:  # the first backend's partition goes to the file
-            write_qmap(out / "qmap.h5", part, with_maps=True)
-    if len(labels) > 1:
-        ref = next(iter(labels.values()))
-        same = all(np.array_equal(ref, lab) for lab in labels.values())
-        console.print(f"labels identical across {', '.join(labels)}: {same}")
-    console.print(f"wrote {out / 'qmap.h5'}")
+    console.print(f"{info['n_dynamic_bins']} dynamic bins, q {info['q_range'][0]:.4f}..{info['q_range'][1]:.4f} 1/Å, "
+                  f"{info['n_tau']} delays, two-time bins {info['twotime_bins']}")
 
     console.rule("3. g2 fits of every q-bin, D from tau(q)")
-    fitters = _backends_with("lsq")
-    for name in fitters:
-        fit, elapsed = _timed(lambda: fit_g2(path, model="single", backend=name))
-        d = fit.tauq
-        console.print(f"{name:>6}: least squares of {fit.n_bins} bins in {elapsed * 1e3:7.1f} ms, "
-                      f"{int(fit.success.sum())} succeeded; D = {d.D_A2_per_s:.4g} ± {d.D_A2_per_s_err:.2g} Å²/s "
-                      f"({d.D_um2_per_s:.4g} µm²/s), alpha (free) = {d.free.alpha:.3f}")
-    samplers = [n for n in _backends_with("posterior") if n in fitters]
-    if bayes and samplers:
-        name = samplers[0]
-        fit, elapsed = _timed(lambda: fit_g2(path, model="single", backend=name, bayes=True, seed=seed))
+    for name in _backends_with("lsq"):
+        fit, elapsed = _timed(lambda: fit_g2(str(result), model="single", backend=name))
+        console.print(f"{name:>6}: least squares of {fit.n_bins} bins in {elapsed * 1e3:7.1f} ms: {_d(fit)}")
+    if bayes:
+        fit, elapsed = _timed(lambda: fit_g2(str(result), model="single", bayes=True, seed=seed))
         diag = fit.diagnostics
-        d = fit.tauq
-        console.print(f"{name:>6}: posterior of {fit.n_bins} bins ({fit.provenance['posterior']['sampler']}) "
-                      f"in {elapsed:.1f} s, converged {int(np.sum(diag['converged']))}/{fit.n_bins}, "
-                      f"divergences {int(np.sum(diag['divergences']))}; "
-                      f"D = {d.D_A2_per_s:.4g} ± {d.D_A2_per_s_err:.2g} Å²/s")
-        fit.save(out / "example_fit.h5", source=path)
-        fit.to_csv(out / "example_fit.csv")
-        console.print(f"wrote {out / 'example_fit.h5'} (/xpcs/fit/single) and {out / 'example_fit.csv'}")
+        console.print(f"  auto: posterior ({fit.provenance['posterior']['backend']}, "
+                      f"{fit.provenance['posterior']['sampler']}) in {elapsed:.1f} s, converged "
+                      f"{int(np.sum(diag['converged']))}/{fit.n_bins}, divergences {int(np.sum(diag['divergences']))}: "
+                      f"{_d(fit)}")
+        fit.save(out / "result_fit.h5", source=result)
+        console.print(f"wrote {out / 'result_fit.h5'} (/xpcs/fit/single)")
     console.rule()
-    console.print(f"true D = {TRUE_D:g} Å²/s; see `xpcs info`, `xpcs qmap`, `xpcs fit` for each step")
+    console.print(f"true D = {TRUE_D:g} Å²/s; see `xpcs info`, `xpcs correlate`, `xpcs fit` for each step")
