@@ -63,8 +63,8 @@ _LAZY: dict[str, str] = {
     "SamplerSettings": "xpcs_core.fitting.problem",
     "correlate": "xpcs_core.correlation",
     "regroup": "xpcs_core.correlation",
-    "average": "xpcs_core.average",
-    "batch": "xpcs_core.batch",
+    "average": "xpcs_core.averaging",
+    "batch": "xpcs_core.batching",
 }
 
 __all__ = [

@@ -63,6 +63,27 @@ def _lsq_program(layout: Any, sigma_known: bool) -> Any:
     return jax.jit(run)
 
 
+def bucket(n: int, smallest: int) -> int:
+    """The size ``n`` is padded to: a power of two, at least ``smallest``."""
+    return max(smallest, 1 << max(n - 1, 0).bit_length())
+
+
+def bucketed(arrs: dict[str, np.ndarray], u0: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Pad bins and delays to :func:`bucket` sizes so that files of other sizes reuse the
+    compiled program (in this process and, through jax's persistent cache, in the next).
+    Padded delays are masked out; padded bins repeat the first bin and are dropped."""
+    n_bins, n_t = arrs["y"].shape
+    nb, nt = bucket(n_bins, 8), bucket(n_t, 16)
+    out = dict(arrs)
+    out["t"] = np.concatenate([arrs["t"], np.full(nt - n_t, arrs["t"][-1])])
+    for key, fill in (("y", 1.0), ("sigma", 1.0), ("mask", False)):
+        out[key] = np.pad(arrs[key], ((0, 0), (0, nt - n_t)), constant_values=fill)
+    rows = np.r_[np.arange(n_bins), np.zeros(nb - n_bins, dtype=int)]
+    for key in ("y", "sigma", "mask", "p_full", "lo", "hi", "is_log"):
+        out[key] = out[key][rows]
+    return out, u0[rows]
+
+
 @hookimpl
 def xpcs_fit_lsq(problem: Any) -> Any:
     """Levenberg-Marquardt (optimistix) vmapped over bins, compiled once per shape."""
@@ -78,10 +99,12 @@ def xpcs_fit_lsq(problem: Any) -> Any:
     def put(a: Any) -> Any:
         return jax.device_put(np.asarray(a), dev)
 
-    arrs = problem_arrays(None, problem, to_device=put)
-    out, ok, maxed, steps = _lsq_program(layout, problem.sigma_known)(put(start_internal(problem)), arrs)
-    out = {k: np.asarray(v) for k, v in out.items()}
-    ok, maxed, steps = np.asarray(ok), np.asarray(maxed), np.asarray(steps)
+    arrs, u0 = bucketed(problem_arrays(np, problem, to_device=np.asarray), start_internal(problem))
+    arrs = {k: put(v) for k, v in arrs.items()}
+    out, ok, maxed, steps = _lsq_program(layout, problem.sigma_known)(put(u0), arrs)
+    n = problem.n_bins
+    out = {k: np.asarray(v)[:n] for k, v in out.items()}
+    ok, maxed, steps = np.asarray(ok)[:n], np.asarray(maxed)[:n], np.asarray(steps)[:n]
     finite = np.all(np.isfinite(out["params"]), axis=1) & np.isfinite(out["chi2"])
     message = [
         "non-finite result" if not f else
