@@ -177,6 +177,17 @@ def check_block(frames: Any, valid: Any, n_pixels: int, frames_seen: int, n_fram
     return valid
 
 
+def canonical_dtype(dtype: Any) -> np.dtype:
+    """The dtype a compiled accumulator takes a block in: uint16 (from 8/16-bit unsigned),
+    uint32, else float64 (exact for every integer below 2**53). Fewer dtypes, fewer compiles."""
+    dtype = np.dtype(dtype)
+    if dtype in (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.bool_)):
+        return np.dtype(np.uint16)
+    if dtype == np.dtype(np.uint32):
+        return dtype
+    return np.dtype(np.float64)
+
+
 def finish_sums(delays: np.ndarray, n_pairs: np.ndarray, g2: np.ndarray, ip: np.ndarray,
                 i_f: np.ndarray, path: str) -> MultitauSums:
     """Divide per-lag sums (NumPy, one row per lag) by their valid-pair counts; drop empty lags."""
@@ -259,7 +270,8 @@ class StreamingMultitau:
         if pending is not None:
             block, w = _concat(xp, [pending[0], block]), np.concatenate([pending[1], w])
         n_pairs = w.size // 2
-        self._pending[level] = (block[2 * n_pairs :], w[2 * n_pairs :]) if w.size % 2 else None
+        # a copy: ``block`` may be the caller's array, which it may reuse for the next block
+        self._pending[level] = (block[2 * n_pairs :] + 0.0, w[2 * n_pairs :]) if w.size % 2 else None
         count = w[0 : 2 * n_pairs : 2] + w[1 : 2 * n_pairs : 2]
         total = block[0 : 2 * n_pairs : 2] + block[1 : 2 * n_pairs : 2]
         scale = xp.asarray(1.0 / np.maximum(count, 1.0))

@@ -28,22 +28,6 @@ def load_raw(frames, t, p0, x, valid):
 
 
 @numba.njit(**NJIT)
-def load_pair(ring, n_pix, level, index, scale, p0, x):
-    """Level ``level`` frame ``index``: the two level-(L-1) frames 2i, 2i+1 times ``scale``.
-
-    Bad frames are stored as zeros, so the sum is the sum of the valid ones.
-    """
-    w = x.size
-    base = (level - 1) * 8 * n_pix + p0
-    a0 = base + ((2 * index) & 7) * n_pix
-    b0 = base + ((2 * index + 1) & 7) * n_pix
-    a = ring[a0 : a0 + w]
-    b = ring[b0 : b0 + w]
-    for q in range(w):
-        x[q] = (a[q] + b[q]) * scale
-
-
-@numba.njit(**NJIT)
 def _axpy(y, off, a, x):
     """y[off:off+len(x)] += a*x (a = +1/-1 scalar)."""
     v = y[off : off + x.size]
@@ -61,7 +45,7 @@ def _mul_add(y, off_y, x, r, off_r):
         yv[q] += x[q] * rv[q]
 
 
-@numba.njit(**NJIT)
+@numba.njit(inline="always", **NJIT)
 def dense_frame(level, index, valid, bad, good, x, p0, n_pix, row_off, g2, ipc, ifc, s, ring):
     """Add level frame ``index`` (tile values ``x``) to the sums, then store it in the ring.
 

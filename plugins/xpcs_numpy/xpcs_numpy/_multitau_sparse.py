@@ -18,6 +18,9 @@ import numpy as np
 
 from xpcs_numpy._multitau_dense import NJIT
 
+# index of the lowest set bit of a byte (entry 0 unused)
+LOWEST_BIT = np.array([(k & -k).bit_length() - 1 if k else 0 for k in range(256)], dtype=np.int64)
+
 
 @numba.njit(**NJIT)
 def scan_raw(frames, t, p0, w, valid, idx, val):
@@ -93,7 +96,7 @@ def ring_value(ring, base, packed, frame):
     return 0.0
 
 
-@numba.njit(**NJIT)
+@numba.njit(inline="always", **NJIT)
 def sparse_frame(level, index, valid, bad, good, idx, val, n, p0, w, n_pix, row_off,
                  g2, ipc, ifc, s, ring, state):
     """Add a sparse level frame (``n`` entries of ``idx``/``val``) to the sums.
@@ -108,6 +111,7 @@ def sparse_frame(level, index, valid, bad, good, idx, val, n, p0, w, n_pix, row_
     ring0 = level * 8 * n_pix
     g0 = row0 * n_pix
     st = state[level]
+    lag_bits = 255 if level == 0 else 240
     if valid:
         fix = bad
         for j in range(n_lags):
@@ -119,13 +123,13 @@ def sparse_frame(level, index, valid, bad, good, idx, val, n, p0, w, n_pix, row_
             base = ring0 + p * 8
             packed = st[p]
             gap = index - (packed >> 8)
-            # bit m-1 of ``have``: frame index-m of this pixel was nonzero
-            have = ((packed & 255) << min(gap - 1, 8)) & 255
-            g = g0 + p * n_lags
-            for j in range(n_lags):
-                m = m0 + j
-                r = ring[base + ((index - m) & 7)] if (have >> (m - 1)) & 1 else 0.0
-                g2[g + j] += x * r
+            # bit m-1 of ``have``: frame index-m of this pixel was nonzero; visit only those
+            have = ((packed & 255) << min(gap - 1, 8)) & lag_bits
+            g = g0 + p * n_lags - m0
+            while have:
+                m = LOWEST_BIT[have] + 1
+                g2[g + m] += x * ring[base + ((index - m) & 7)]
+                have &= have - 1
             ring[base + (index & 7)] = x
             st[p] = (index << 8) | ((((packed & 255) << min(gap, 8)) | 1) & 255)
             s[level * n_pix + p] += x

@@ -5,9 +5,10 @@ window of a pixel tile in cache while time advances, accumulate in float64 and c
 a dense and a sparse (cost ∝ photons) flavour. IP and IF are not summed per lag: they
 follow from the per-level totals, the first and last frames and the corrections for
 bad frames, which the kernels keep. State (``P`` pixels, ``R`` lag rows, ``N`` levels,
-float64): 3·R·P lag sums and corrections, 9·N·P ring and totals, plus 20·P bytes per
-sparse level; nothing grows with the number of frames (``R`` and ``N`` grow with its
-logarithm). numba is imported on first use.
+float64): 3·R·P lag sums and corrections, 9·N·P ring and totals, 20·P bytes per sparse
+level, and a buffer of ``block`` frames when smaller blocks arrive; nothing grows with
+the number of frames (``R`` and ``N`` grow with its logarithm). numba is imported on
+first use.
 """
 
 from __future__ import annotations
@@ -21,13 +22,19 @@ import numpy as np
 
 from xpcs_core.hookspecs import hookimpl
 from xpcs_core.kernels.multitau import (
-    MultitauOptions, MultitauSums, check_block, check_setup, lag_rows, level_count, level_lags,
+    MultitauOptions,
+    MultitauSums,
+    canonical_dtype,
+    check_block,
+    check_setup,
+    lag_rows,
+    level_count,
+    level_lags,
 )
 
 __all__ = ["xpcs_multitau_accumulator", "NumbaMultitau"]
 
-DENSE_TILE = 1024  # pixels per tile: a level's lag window (~20 rows x 8 KiB) stays in L2
-SPARSE_TILE = 1024
+TILE = 1024  # pixels per tile: one level's lag window (~20 rows x 8 KiB) stays in L2
 MIN_BLOCK = 256  # frames processed together: the per-pixel state is streamed once per block
 DENSITY_SWITCH = 0.12  # a level is sparse while its expected nonzero fraction is below this
 
@@ -37,7 +44,9 @@ def _n_threads() -> int:
     env = os.environ.get("NUMBA_NUM_THREADS")
     if env and env.isdigit() and int(env) > 0:
         return int(env)
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 @functools.cache
@@ -51,7 +60,7 @@ class NumbaMultitau:
 
     ``dense_from_level`` forces the first dense level (0 = all dense); by default the
     path comes from ``options.path`` and, for ``"auto"``, from the first block's rate.
-    ``tile``: pixels per tile (default by path). Smaller ``update`` blocks are gathered
+    ``tile``: pixels per tile. Smaller ``update`` blocks are gathered
     into ``block`` frames before they are processed (the state of every level is read
     once per block). ``finish`` consumes the state.
     """
@@ -82,8 +91,8 @@ class NumbaMultitau:
         path = self.options.path
         if path == "dense":
             return 0
-        nz, tot = count_nonzero(frames, valid)
-        rate = float(np.sum(frames[valid], dtype=np.float64)) / max(tot, 1)
+        nz, tot, counts = count_nonzero(frames, valid)
+        rate = counts / max(tot, 1)
         if path == "auto" and rate >= self.options.sparse_threshold:
             return 0
         density = nz / max(tot, 1)
@@ -102,7 +111,7 @@ class NumbaMultitau:
         self._ring = np.zeros(n_lv * 8 * p)
         n_sp, p_sp = (n_sparse, p) if n_sparse else (1, 1)
         self._last = np.full((n_sp, p_sp), -100 << 8, dtype=np.int64)
-        tile = self._tile or (SPARSE_TILE if n_sparse else DENSE_TILE)
+        tile = self._tile or TILE
         self._tile_size = max(1, min(int(tile), p))
         n_tiles = -(-p // self._tile_size)
         self._pend_idx = np.zeros((n_sp, p_sp), dtype=np.int32)
@@ -124,8 +133,7 @@ class NumbaMultitau:
             raise XpcsInputError("multitau: update after finish")
         frames = np.asarray(frames)
         w = check_block(frames, valid, self.n_pixels, self.frames_seen, self.n_frames)
-        if frames.dtype.kind not in "uif" or frames.dtype.itemsize > 8:
-            frames = frames.astype(np.float64)
+        frames = frames.astype(canonical_dtype(frames.dtype), copy=False)
         self.frames_seen += frames.shape[0]
         start = 0
         if self._buf_n and self._buf.dtype != frames.dtype:
