@@ -26,8 +26,9 @@ from xpcs_core.io.raw import FrameSelection, RawFrames, average_groups, iter_sel
 
 __all__ = ["CorrelationJob", "default_chunk"]
 
-#: a chunk holds about this many pixel values (64 frames of 512 x 512)
-CHUNK_ELEMENTS = 1 << 24
+#: a chunk holds about this many pixel values (256 frames of 512 x 512: the numpy
+#: accumulator's block, so chunks go to it without being copied into its buffer)
+CHUNK_ELEMENTS = 1 << 26
 
 
 def default_chunk(n_pixels_per_frame: int) -> int:

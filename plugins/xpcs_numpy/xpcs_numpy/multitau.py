@@ -36,6 +36,7 @@ __all__ = ["xpcs_multitau_accumulator", "NumbaMultitau"]
 
 TILE = 1024  # pixels per tile: one level's lag window (~20 rows x 8 KiB) stays in L2
 MIN_BLOCK = 256  # frames processed together: the per-pixel state is streamed once per block
+BLOCK_ELEMENTS = 1 << 26  # ... but a block buffer never holds more values than this (128 MiB of uint16)
 DENSITY_SWITCH = 0.12  # a level is sparse while its expected nonzero fraction is below this
 
 
@@ -75,7 +76,7 @@ class NumbaMultitau:
         levels, _, self._delays = lag_rows(self.n_levels)
         self._row_off = np.searchsorted(levels, np.arange(self.n_levels + 1)).astype(np.int64)
         self._forced, self._tile = dense_from_level, tile
-        self._block = max(1, int(block))
+        self._block = max(1, min(int(block), BLOCK_ELEMENTS // max(self.n_pixels, 1)))
         self._buf: np.ndarray | None = None
         self._buf_valid = np.zeros(0, dtype=bool)
         self._buf_n = 0
