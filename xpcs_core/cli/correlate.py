@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from xpcs_core.cli.main import backend_option, json_option
+from xpcs_core.cli.main import backend_option, check_plot, json_option, plot_option
 
 
 def _progress_bar() -> Any:
@@ -77,10 +77,11 @@ def _print_summary(report: Any) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               metavar="RESULT.h5", help="Result file (default <raw stem>_results.hdf next to RAW).")
 @json_option
+@plot_option
 def correlate(raw: Path, qmap_path: Path, mode: str, bins: str | None, segments: int, bad_frames: str | None,
               save_g2ipif: bool, frames: str | None, stride: int, avg: int, frame_time: float | None,
               dataset: str | None, chunk: int | None, backend: str | None, output: Path | None,
-              as_json: bool) -> None:
+              as_json: bool, plot_path: Path | None) -> None:
     """Correlate the raw frames RAW over the bins of QMAP; write a NeXus result file."""
     from xpcs_core.correlation import correlate as run
     from xpcs_core.errors import XpcsFormatError
@@ -88,6 +89,7 @@ def correlate(raw: Path, qmap_path: Path, mode: str, bins: str | None, segments:
     if not raw.exists():
         raise XpcsFormatError(raw, "no such file")
     output = output or _default_output(raw)
+    check_plot(plot_path, {"RAW": raw, "--qmap": qmap_path, "-o": output})
     cancel = threading.Event()
     bar = _progress_bar()
     task = bar.add_task("frames", total=None, rate="")
@@ -107,6 +109,10 @@ def correlate(raw: Path, qmap_path: Path, mode: str, bins: str | None, segments:
         raise
     finally:
         bar.stop()
+    if plot_path is not None:
+        from xpcs_core.plot import save_figure
+
+        save_figure("overview", report.output, plot_path)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:

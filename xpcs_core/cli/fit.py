@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from xpcs_core.cli.main import backend_option, json_option
+from xpcs_core.cli.main import backend_option, check_plot, json_option, plot_option
 
 
 def _registered_model(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -137,10 +137,11 @@ def _print_table(result: Any, bayes: bool) -> None:
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write one CSV row per bin.")
 @backend_option
 @json_option
+@plot_option
 def fit(file: Path, model: str, fix: tuple[str, ...], bounds: tuple[str, ...], q_range: Any, t_range: Any,
         bayes: bool, chains: int | None, warmup: int | None, draws: int | None, seed: int,
         temperature: float | None, viscosity: float | None, output: Path | None, in_place: bool,
-        csv_path: Path | None, backend: str | None, as_json: bool) -> None:
+        csv_path: Path | None, backend: str | None, as_json: bool, plot_path: Path | None) -> None:
     """Fit g2(tau) of every q-bin of FILE at once, then tau(q) = a·q^-alpha and D."""
     from xpcs_core.errors import XpcsError, XpcsInputError
     from xpcs_core.fitting.api import fit_g2
@@ -152,8 +153,9 @@ def fit(file: Path, model: str, fix: tuple[str, ...], bounds: tuple[str, ...], q
         raise click.UsageError("give either -o/--output or --in-place, not both")
     if not file.is_file():
         raise XpcsInputError(f"{file}: no such file")
-    check_outputs({"-o": output, "--csv": csv_path}, {"FILE": file},
+    check_outputs({"-o": output, "--csv": csv_path, "--plot": plot_path}, {"FILE": file},
                   in_place={"--in-place": file if in_place else None})
+    check_plot(plot_path, {"FILE": file})
     cancel = threading.Event()
     progress_ctx = None
     callback = None
@@ -188,6 +190,10 @@ def fit(file: Path, model: str, fix: tuple[str, ...], bounds: tuple[str, ...], q
         result.save(output, source=file, in_place=in_place)
     if csv_path is not None:
         result.to_csv(csv_path)
+    if plot_path is not None:
+        from xpcs_core.plot import save_figure
+
+        save_figure("fit", str(file), plot_path, fit=result)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from xpcs_core.cli.main import backend_option, json_option
+from xpcs_core.cli.main import backend_option, check_plot, json_option, plot_option
 
 
 def _fmt(value: object) -> str:
@@ -25,13 +25,15 @@ def _fmt(value: object) -> str:
 @click.argument("file", type=click.Path(path_type=Path))
 @backend_option
 @json_option
-def info(file: Path, backend: str | None, as_json: bool) -> None:
+@plot_option
+def info(file: Path, backend: str | None, as_json: bool, plot_path: Path | None) -> None:
     """Summarize a result file (APS NeXus or legacy layout).
 
     Exit status 2 with a one-line message if FILE is not a readable result file.
     """
     from xpcs_core.io.result import open_result
 
+    check_plot(plot_path, {"FILE": file})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with open_result(file) as result:
@@ -42,6 +44,10 @@ def info(file: Path, backend: str | None, as_json: bool) -> None:
             }
     for w in caught:
         click.echo(f"xpcs: warning: {' '.join(str(w.message).split())}", err=True)
+    if plot_path is not None:
+        from xpcs_core.plot import save_figure
+
+        save_figure("overview", file, plot_path)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return

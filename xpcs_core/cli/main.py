@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -71,6 +72,21 @@ backend_option = click.option(
     help="Backend to compute with (see `xpcs backends`); default: XPCS_BACKEND / XPCS_USE_JAX / priority.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+plot_option = click.option("--plot", "plot_path", default=None, metavar="FILE.png|.pdf",
+                           type=click.Path(dir_okay=False, path_type=Path),
+                           help="Also write the figures (xpcs_core.plot) to this file.")
+
+
+def check_plot(plot_path: Path | None, inputs: dict[str, Any]) -> None:
+    """Refuse a --plot file with an unknown suffix, or one that is an input, before the work."""
+    if plot_path is None:
+        return
+    from xpcs_core.io.outputs import check_outputs
+    from xpcs_core.plot.save import FORMATS
+
+    if plot_path.suffix.lower() not in FORMATS:
+        raise XpcsInputError(f"{plot_path}: --plot files must end in {', '.join(FORMATS)}")
+    check_outputs({"--plot": plot_path}, inputs)
 
 
 def _one_line(exc: BaseException) -> str:
