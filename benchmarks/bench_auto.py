@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -21,6 +20,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _machine import cpu_model  # benchmarks/_machine.py
 
 XPCS = [sys.executable, "-m", "xpcs_core.cli.main"]
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("XPCS_")}
@@ -30,14 +31,6 @@ def _run(args: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
     subprocess.run(XPCS + args, check=True, capture_output=True, env=env)
     return time.perf_counter() - start
-
-
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor()
 
 
 def main() -> None:
@@ -60,7 +53,7 @@ def main() -> None:
                       "-o", str(work / "c.h5")],
     }
     lines = [f"# automatic choice vs named backends, whole process, medians of {args.repeats}",
-             f"# machine: {_cpu()}, {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}",
+             f"# machine: {cpu_model()}, {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}",
              f"{'command':<14}{'auto':>10}{'numpy':>10}{'jax':>10}   auto / fastest named"]
     for name, job in jobs.items():
         times = {}

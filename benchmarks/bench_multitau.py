@@ -27,16 +27,10 @@ import sys
 import time
 from pathlib import Path
 
+from _machine import cpu_model  # benchmarks/_machine.py
+
 SHAPE = (512, 512)
 RESULTS = Path(__file__).parent / "results" / "multitau-cpu.txt"
-
-
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor()
 
 
 def _chunks(rate: float, n_frames: int, chunk: int, seed: int = 0):
@@ -193,7 +187,7 @@ def _report(results: list[dict], args, load0, load1) -> str:
 
     lines = [
         "Streaming multi-tau, 512 x 512 uint16 frames (all 262144 pixels), Poisson counts",
-        f"machine: {_cpu()}, {os.cpu_count()} cores; python {platform.python_version()}, "
+        f"machine: {cpu_model()}, {os.cpu_count()} cores; python {platform.python_version()}, "
         f"numpy {np.__version__}, numba {numba.__version__}",
         f"load average before/after: {load0[0]:.1f} / {load1[0]:.1f} (the CPU is shared with "
         "other agents: wall-clock figures are pessimistic and noisy)",

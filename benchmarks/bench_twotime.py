@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 from pathlib import Path
+
+from _machine import cpu_model  # benchmarks/_machine.py
 
 CHILD = """
 import json, resource, sys, time
@@ -30,8 +31,7 @@ print(json.dumps({"s": dt, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru
 
 
 def main() -> None:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.processor())
+    cpu = cpu_model()
     lines = [f"# two-time, one bin of 20,000 pixels x 5,000 frames (float64), machine: {cpu}, {os.cpu_count()} cores"]
     for name in ("numpy", "jax"):
         out = subprocess.run([sys.executable, "-c", CHILD, name], capture_output=True, text=True, check=True)
