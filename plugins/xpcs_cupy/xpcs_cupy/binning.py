@@ -13,7 +13,7 @@ import numpy as np
 from xpcs_core.hookspecs import hookimpl
 from xpcs_core.kernels import binning
 
-from xpcs_cupy.runtime import cupy_module
+from xpcs_cupy.runtime import cupy_module, on_gpu
 
 __all__ = ["xpcs_binned_mean"]
 
@@ -27,6 +27,7 @@ def binned_mean(xp: Any, sparse: Any, data: Any, labels: Any, n_labels: int) -> 
 
 
 @hookimpl
+@on_gpu
 def xpcs_binned_mean(data: Any, labels: np.ndarray, n_labels: int) -> tuple[Any, Any]:
     cupy = cupy_module()
     import cupyx.scipy.sparse

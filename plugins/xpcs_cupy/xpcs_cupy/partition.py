@@ -12,7 +12,7 @@ import numpy as np
 from xpcs_core.hookspecs import hookimpl
 from xpcs_core.kernels import partition
 
-from xpcs_cupy.runtime import cupy_module
+from xpcs_cupy.runtime import cupy_module, on_gpu
 
 __all__ = ["xpcs_partition"]
 
@@ -27,5 +27,6 @@ def partition_labels(xp: Any, maps: dict[str, np.ndarray], mask: np.ndarray, spe
 
 
 @hookimpl
+@on_gpu
 def xpcs_partition(maps: dict[str, np.ndarray], mask: np.ndarray, spec: Any) -> dict[str, Any]:
     return partition_labels(cupy_module(), maps, mask, spec)

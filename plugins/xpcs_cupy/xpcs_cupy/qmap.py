@@ -10,7 +10,7 @@ from typing import Any
 from xpcs_core.hookspecs import hookimpl
 from xpcs_core.kernels import qmap
 
-from xpcs_cupy.runtime import cupy_module
+from xpcs_cupy.runtime import cupy_module, on_gpu
 
 __all__ = ["xpcs_compute_qmap"]
 
@@ -20,5 +20,6 @@ def compute_qmap(xp: Any, geometry: Any) -> dict[str, Any]:
 
 
 @hookimpl
+@on_gpu
 def xpcs_compute_qmap(geometry: Any) -> dict[str, Any]:
     return compute_qmap(cupy_module(), geometry)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import ctypes.util
+import functools
 import importlib.metadata
 import importlib.util
+import logging
 import threading
+from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 from xpcs_core import config
-from xpcs_core.errors import BackendUnavailable
+from xpcs_core.errors import BackendUnavailable, XpcsBackendError
+
+log = logging.getLogger(__name__)
 
 INSTALL = "pip install './plugins/xpcs_cupy[cuda12]'"
 _lock = threading.Lock()
@@ -65,3 +71,32 @@ def cupy_module() -> ModuleType:
                 cupy.get_default_memory_pool().set_limit(fraction=fraction)
             _cupy.append(cupy)
         return _cupy[0]
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """cupy's ``OutOfMemoryError`` (and the CUDA runtime's), told by name: no cupy import."""
+    return type(exc).__name__ in ("OutOfMemoryError", "CUDARuntimeError") and "memory" in str(exc).lower()
+
+
+def on_gpu(hook: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a hookimpl on the GPU; out of GPU memory is reported, and with
+    ``XPCS_GPU_FALLBACK`` on (the default) the call is declined so that the next backend
+    along the priority order computes it (the core logs it and records the fallback)."""
+
+    @functools.wraps(hook)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return hook(*args, **kwargs)
+        except Exception as exc:
+            if not _out_of_memory(exc):
+                raise
+            if config.gpu_fallback():
+                log.warning("cupy: out of GPU memory in %s (%s); the next backend computes it",
+                            hook.__name__, exc)
+                return None
+            raise XpcsBackendError(
+                f"cupy: out of GPU memory in {hook.__name__} ({exc}); lower the workload, set "
+                "XPCS_GPU_MEMORY_FRACTION, or allow XPCS_GPU_FALLBACK=true"
+            ) from None
+
+    return run
