@@ -234,7 +234,9 @@ class StreamingMultitau:
         xp = self.xp
         w = check_block(frames, valid, self.n_pixels, self.frames_seen, self.n_frames)
         self.frames_seen += int(w.size)
-        block = xp.asarray(frames, dtype=xp.float64)
+        block = xp.asarray(frames)  # on a GPU: moved in its own dtype, cast there
+        if block.dtype != xp.float64:
+            block = block.astype(xp.float64)
         if not w.all():
             block = xp.where(xp.asarray(w)[:, None], block, 0.0)
         weights = w.astype(np.float64)
@@ -252,16 +254,25 @@ class StreamingMultitau:
         r, end = self._ring_w[level].size, w_ext.size
         for j, m in enumerate(level_lags(level)):
             lo = max(r, m)
+            if lo < end:
+                self._n_pairs[self._first_row[level] + j] += int(w_ext[lo - m : end - m] @ w_ext[lo:end])
+        self._lag_sums(level, ext, w_ext, r)
+        self._ring[level], self._ring_w[level] = ext[-8:], w_ext[-8:]
+
+    def _lag_sums(self, level: int, ext: Any, w_ext: np.ndarray, r: int) -> None:
+        """Add to the sums of every lag of ``level`` the pairs whose late frame is new
+        (index >= ``r`` of ``ext``: the ring's frames, then the block's; bad ones zero)."""
+        xp = self.xp
+        end = w_ext.size
+        for j, m in enumerate(level_lags(level)):
+            lo = max(r, m)
             if lo >= end:
                 continue
             row = self._first_row[level] + j
             early, late = ext[lo - m : end - m], ext[lo:end]
-            w_early, w_late = w_ext[lo - m : end - m], w_ext[lo:end]
             self._g2[row] += xp.sum(early * late, axis=0)
-            self._ip[row] += xp.asarray(w_late) @ early
-            self._if[row] += xp.asarray(w_early) @ late
-            self._n_pairs[row] += int(np.sum(w_early * w_late))
-        self._ring[level], self._ring_w[level] = ext[-8:], w_ext[-8:]
+            self._ip[row] += xp.asarray(w_ext[lo:end]) @ early
+            self._if[row] += xp.asarray(w_ext[lo - m : end - m]) @ late
 
     def _pair_up(self, level: int, block: Any, w: np.ndarray) -> tuple[Any, np.ndarray]:
         """Level-(L+1) frames: the mean of the valid frames of each consecutive pair."""
