@@ -66,3 +66,17 @@ def test_a_declined_call_falls_back_to_the_next_backend(monkeypatch):
     c2, prov = call("xpcs_twotime", frames=frames)
     assert prov.backend == "numpy" and prov.fallback_from == "smallgpu"
     assert c2.shape == (6, 6)
+
+
+def test_out_of_memory_mid_stream_is_a_backend_error():
+    import numpy as np
+
+    from xpcs_core.kernels.multitau import MultitauOptions
+    from xpcs_cupy.multitau import make_accumulator
+
+    def launch(grid, block, args):
+        raise OutOfMemoryError("Out of memory allocating 1,073,741,824 bytes")
+
+    acc = make_accumulator(np, 4, 40, MultitauOptions(), launch=launch)
+    with pytest.raises(XpcsBackendError, match=r"out of GPU memory in StreamingMultitau.update .*smaller blocks"):
+        acc.update(np.ones((10, 4), dtype=np.uint16))

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from xpcs_core.kernels.multitau import MultitauOptions, StreamingMultitau, level_lags
+from xpcs_cupy.runtime import cupy_module, guard_memory
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,15 @@ extern "C" __global__ void multitau_level(
 Launch = Callable[[tuple[int], tuple[int], tuple[Any, ...]], None]
 
 
-class KernelMultitau(StreamingMultitau):
-    """:class:`StreamingMultitau` whose per-level lag sums run :data:`SOURCE` through
+class GpuMultitau(StreamingMultitau):
+    """The generic accumulator on the GPU: out of memory mid-stream is an XpcsBackendError."""
+
+    update = guard_memory(StreamingMultitau.update)
+    finish = guard_memory(StreamingMultitau.finish)
+
+
+class KernelMultitau(GpuMultitau):
+    """:class:`GpuMultitau` whose per-level lag sums run :data:`SOURCE` through
     ``launch`` (a cupy ``RawKernel``; in CPU tests the same source compiled as C++)."""
 
     def __init__(self, xp: Any, n_pixels: int, n_frames: int, options: MultitauOptions,
@@ -131,8 +139,6 @@ def verify(xp: Any, launch: Launch, to_numpy: Any = np.asarray) -> str | None:
 @functools.cache
 def cupy_launch() -> Launch | None:
     """The compiled kernel if it passes :func:`verify` on this GPU, else None (warned once)."""
-    from xpcs_cupy.runtime import cupy_module
-
     cp = cupy_module()
     try:
         launch = cp.RawKernel(SOURCE, KERNEL)

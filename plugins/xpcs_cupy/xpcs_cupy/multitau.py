@@ -16,7 +16,7 @@ import numpy as np
 
 from xpcs_core.hookspecs import hookimpl
 from xpcs_core.kernels.multitau import MultitauOptions, StreamingMultitau
-from xpcs_cupy._multitau_cuda import KernelMultitau, Launch, cupy_launch
+from xpcs_cupy._multitau_cuda import GpuMultitau, KernelMultitau, Launch, cupy_launch
 from xpcs_cupy.runtime import cupy_module, on_gpu
 
 __all__ = ["xpcs_multitau_accumulator"]
@@ -31,7 +31,7 @@ def make_accumulator(xp: Any, n_pixels: int, n_frames: int, options: MultitauOpt
     (identical by definition) and reports ``"dense"``.
     """
     if launch is None:
-        return StreamingMultitau(xp, n_pixels, n_frames, options, to_numpy=to_numpy)
+        return GpuMultitau(xp, n_pixels, n_frames, options, to_numpy=to_numpy)
     return KernelMultitau(xp, n_pixels, n_frames, options, launch, to_numpy=to_numpy)
 
 

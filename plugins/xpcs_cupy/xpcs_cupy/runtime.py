@@ -100,3 +100,21 @@ def on_gpu(hook: Callable[..., Any]) -> Callable[..., Any]:
             ) from None
 
     return run
+
+
+def guard_memory(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A method of a stateful GPU object (an accumulator mid-stream, which cannot be
+    handed to another backend): out of GPU memory becomes an ``XpcsBackendError``."""
+
+    @functools.wraps(method)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except Exception as exc:
+            if not _out_of_memory(exc):
+                raise
+            raise XpcsBackendError(
+                f"cupy: out of GPU memory in {method.__qualname__} ({exc}); use smaller blocks, "
+                "set XPCS_GPU_MEMORY_FRACTION, or name another backend") from None
+
+    return run

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from xpcs_core.hookspecs import hookimpl
+from xpcs_jax._buckets import padded, power_bucket
 
 __all__ = ["xpcs_fit_lsq"]
 
@@ -63,25 +64,14 @@ def _lsq_program(layout: Any, sigma_known: bool) -> Any:
     return jax.jit(run)
 
 
-def bucket(n: int, smallest: int) -> int:
-    """The size ``n`` is padded to: a power of two, at least ``smallest``."""
-    return max(smallest, 1 << max(n - 1, 0).bit_length())
-
-
 def bucketed(arrs: dict[str, np.ndarray], u0: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Pad bins and delays to :func:`bucket` sizes so that files of other sizes reuse the
-    compiled program (in this process and, through jax's persistent cache, in the next).
-    Padded delays are masked out; padded bins repeat the first bin and are dropped."""
+    """Bins padded to a power of two (at least 8), delays to one (at least 16): see
+    :mod:`xpcs_jax._buckets`."""
     n_bins, n_t = arrs["y"].shape
-    nb, nt = bucket(n_bins, 8), bucket(n_t, 16)
-    out = dict(arrs)
-    out["t"] = np.concatenate([arrs["t"], np.full(nt - n_t, arrs["t"][-1])])
-    for key, fill in (("y", 1.0), ("sigma", 1.0), ("mask", False)):
-        out[key] = np.pad(arrs[key], ((0, 0), (0, nt - n_t)), constant_values=fill)
-    rows = np.r_[np.arange(n_bins), np.zeros(nb - n_bins, dtype=int)]
-    for key in ("y", "sigma", "mask", "p_full", "lo", "hi", "is_log"):
-        out[key] = out[key][rows]
-    return out, u0[rows]
+    per_bin = {k: v for k, v in arrs.items() if k != "t"} | {"u0": u0}
+    t, out = padded(arrs["t"], per_bin, power_bucket(n_bins, 8), power_bucket(n_t, 16))
+    u0 = out.pop("u0")
+    return {**out, "t": t}, u0
 
 
 @hookimpl

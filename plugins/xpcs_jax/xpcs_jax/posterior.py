@@ -21,7 +21,10 @@ Design (measured on CPU, see docs/fitting.md):
   Laplace covariance at the least-squares point;
 * the program runs in chunks of ``CHUNK`` iterations (one compiled ``fori_loop`` with a
   dynamic trip count), between which progress is reported and cancellation checked;
-* data go in as arguments, so new data of the same shapes reuse the compiled program.
+* data go in as arguments, so new data of the same shapes reuse the compiled program,
+  and bins and delays are padded to a few sizes (:mod:`xpcs_jax._buckets`: bins to 1, 2, 4,
+  then multiples of 4; delays to 1, 2, ..., 16, then multiples of 16) so that other
+  files do too (a padded bin costs as much as a real one on a CPU: hence the small step).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from xpcs_core.hookspecs import hookimpl
+from xpcs_jax._buckets import padded, step_bucket
 
 __all__ = ["xpcs_sample_posterior"]
 
@@ -68,8 +72,8 @@ def _prior_dist(dist: Any, prior: Any, loc: Any) -> Any:
     raise ValueError(f"prior family {prior.family!r} is not supported by the jax backend")
 
 
-def _build(problem: Any, cfg: dict[str, Any]) -> dict[str, Any]:
-    """Compile-once functions for a model layout and settings."""
+def _build(problem: Any, cfg: dict[str, Any], n_t: int) -> dict[str, Any]:
+    """Compile-once functions for a model layout, settings and ``n_t`` (padded) delays."""
     from xpcs_jax.runtime import jax_module
 
     jax = jax_module()
@@ -133,7 +137,7 @@ def _build(problem: Any, cfg: dict[str, Any]) -> dict[str, Any]:
                 out[site.name] = jnp.stack([vals[p] for p in site.params]) if site.ordered else vals[site.params[0]]
         return out
 
-    dummy = _dummy_args(problem)
+    dummy = _dummy_args(problem, n_t)
     u_dummy = unconstrain_fn(model, dummy, {}, site_values(jnp.ones(len(names)) * 0.5, 0.0))
     _, unravel0 = ravel_pytree(u_dummy)
     # positions of the offset and contrast sites in the flat unconstrained vector
@@ -242,20 +246,19 @@ def _build(problem: Any, cfg: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _dummy_args(problem: Any) -> tuple[Any, ...]:
+def _dummy_args(problem: Any, n_t: int) -> tuple[Any, ...]:
     import jax.numpy as jnp
 
-    n_t = problem.t.size
     n_free = len(problem.free)
-    return (jnp.asarray(problem.t), jnp.ones(n_t), jnp.ones(n_t), jnp.ones(n_t, dtype=bool),
+    return (jnp.linspace(1.0, 2.0, n_t), jnp.ones(n_t), jnp.ones(n_t), jnp.ones(n_t, dtype=bool),
             jnp.asarray(problem.p0[0]), jnp.ones(n_free), jnp.zeros(()))
 
 
-def _programs(problem: Any, cfg: dict[str, Any]) -> dict[str, Any]:
+def _programs(problem: Any, cfg: dict[str, Any], n_t: int) -> dict[str, Any]:
     key = (id(problem.model), problem.model.name, problem.free, problem.sigma_known,
-           problem.t.size, cfg["warmup"], cfg["target_accept"], cfg["max_tree_depth"])
+           n_t, cfg["warmup"], cfg["target_accept"], cfg["max_tree_depth"])
     if key not in _CACHE:
-        _CACHE[key] = _build(problem, cfg)
+        _CACHE[key] = _build(problem, cfg, n_t)
     return _CACHE[key]
 
 
@@ -269,7 +272,9 @@ def sample_nuts(problem: Any, start: Any, settings: Any) -> Any:
     from xpcs_core.fitting.problem import PosteriorDraws
 
     cfg = settings.resolved(DEFAULTS)
-    progs = _programs(problem, cfg)
+    n_bins, chains = problem.n_bins, cfg["chains"]
+    n_bins_to, n_t_to = step_bucket(n_bins, 4), step_bucket(problem.t.size, 16)
+    progs = _programs(problem, cfg, n_t_to)
     names = progs["names"]
     dev = device()
 
@@ -280,11 +285,12 @@ def sample_nuts(problem: Any, start: Any, settings: Any) -> Any:
     locs = prior_locations(problem, start)
     x0 = np.stack([starts[n] for n in names], axis=1)
     loc = np.stack([locs[n] for n in problem.free], axis=1)
-    n_bins, chains = problem.n_bins, cfg["chains"]
     keys = jax.random.split(jax.random.PRNGKey(cfg["seed"]), n_bins * chains)
-    keys = keys.reshape(n_bins, chains, *keys.shape[1:])
-    data = [put(a) for a in (problem.t, problem.y, problem.sigma, problem.mask, problem.p0, loc)]
-    state, kappa, u0, white = progs["init"](put(x0), keys, *data)
+    keys = np.asarray(keys).reshape(n_bins, chains, *keys.shape[1:])
+    t, arrs = padded(problem.t, {"y": problem.y, "sigma": problem.sigma, "mask": problem.mask,
+                                 "p0": problem.p0, "loc": loc, "x0": x0, "keys": keys}, n_bins_to, n_t_to)
+    data = [put(a) for a in (t, arrs["y"], arrs["sigma"], arrs["mask"], arrs["p0"], arrs["loc"])]
+    state, kappa, u0, white = progs["init"](put(arrs["x0"]), put(arrs["keys"]), *data)
     margs = (*data, kappa, u0, white)
 
     total = cfg["warmup"] + cfg["draws"]
@@ -298,7 +304,8 @@ def sample_nuts(problem: Any, start: Any, settings: Any) -> Any:
         state, buf = progs["chunk"](state, n, margs)
         first = max(cfg["warmup"] - done, 0)
         if first < n:
-            chunks.append({k: np.asarray(v[first:n]) for k, v in buf.items()} | {"_w": buf["w"][first:n]})
+            # statistics of the real bins; draws of all (the constrain program has the padded shape)
+            chunks.append({k: np.asarray(v[first:n, :n_bins]) for k, v in buf.items()} | {"_w": buf["w"][first:n]})
         done += n
         if settings.progress is not None:
             settings.progress(done, total)
@@ -306,7 +313,7 @@ def sample_nuts(problem: Any, start: Any, settings: Any) -> Any:
     import jax.numpy as jnp
 
     w = jnp.concatenate([c.pop("_w") for c in chunks], axis=0)
-    values = np.asarray(progs["constrain"](w, margs))  # (draws, bins, chains, n_names)
+    values = np.asarray(progs["constrain"](w, margs))[:, :n_bins]  # (draws, bins, chains, n_names)
     draws = {n: np.ascontiguousarray(np.transpose(values[..., i], (2, 0, 1))) for i, n in enumerate(names)}
     stats = {}
     for k in ("diverging", "energy", "n_steps", "accept_prob", "potential"):
