@@ -10,5 +10,5 @@ python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 -
     --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
     --platform manylinux2014_x86_64 -d .whl \
     "emcee==3.1.6" "arviz==0.23.4" "xarray-einstats==0.9.1" "h5netcdf==1.8.2" "platformdirs==4.5.1" \
-    "hdf5plugin==7.1.0"
+    "hdf5plugin==7.1.0" "array-api-compat==1.16.0"
 ls -la .whl

@@ -19,6 +19,8 @@ COSTS: dict[str, tuple[float, float, float]] = {
     "binning": (1e-2, 5e-11, 0.3),
     "multitau": (1e-2, 1e-9, 0.5),
     "twotime": (1e-2, 5e-13, 0.1),
+    # ~50 iterations of a few dozen small kernels each: launch-bound until thousands of bins
+    "lsq": (0.1, 2e-8, 0.5),
 }
 
 

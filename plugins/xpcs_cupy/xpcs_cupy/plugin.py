@@ -9,5 +9,6 @@ from xpcs_cupy.arrays import *  # noqa: F401,F403
 from xpcs_cupy.qmap import *  # noqa: F401,F403
 from xpcs_cupy.partition import *  # noqa: F401,F403
 from xpcs_cupy.binning import *  # noqa: F401,F403
+from xpcs_cupy.lsq import *  # noqa: F401,F403
 from xpcs_cupy.multitau import *  # noqa: F401,F403
 from xpcs_cupy.twotime import *  # noqa: F401,F403
