@@ -65,7 +65,7 @@ def test_nexus_reads_every_item(nexus):
         np.testing.assert_array_equal(r.c2(1, full=False), e["c2_upper"][1])
         np.testing.assert_allclose(r.twotime_tau[:3], [0, 4 * FRAME_TIME, 8 * FRAME_TIME])
         qm = r.qmap
-        np.testing.assert_array_equal(qm.dynamic.roi_map, e["dynamic_roi_map"])
+        np.testing.assert_array_equal(qm.dynamic.labels, e["dynamic_roi_map"])
         np.testing.assert_array_equal(qm.mask, e["mask"])
         assert qm.map_names == ("q", "phi") and qm.map_units == ("1/A", "degree")
         assert qm.dynamic.units == ("1/A", "degree")

@@ -28,13 +28,13 @@ def test_seeded_and_shapes():
     c = make_synthetic(SyntheticSpec.for_shape((64, 80), seed=4, **SMALL))
     np.testing.assert_array_equal(a.multitau.g2, b.multitau.g2)
     assert not np.array_equal(a.multitau.g2, c.multitau.g2)
-    n_dyn = a.qmap.dynamic.n_bins
+    n_dyn = a.qmap.dynamic.n_labels
     assert a.multitau.g2.shape == (multitau_delays(4000).size, n_dyn) == a.multitau.g2_err.shape
     assert a.saxs_2d.shape == (64, 80) and a.intensity_vs_time.shape == (2, 4000)
-    assert a.saxs_1d.shape == (a.qmap.static.n_bins,)
+    assert a.saxs_1d.shape == (a.qmap.static.n_labels,)
     assert n_dyn == 12  # the default 12 q bins are all populated on a small detector
     a.qmap.validate()  # static bins nest in dynamic bins
-    q = a.qmap.dynamic.centres_of_labels()[:, 0]
+    q = a.qmap.dynamic.label_centres()[:, 0]
     assert 0.002 < q.min() and q.max() < 0.03
 
 
@@ -42,7 +42,7 @@ def test_diffusion_coefficient_is_recoverable():
     spec = SyntheticSpec.for_shape((128, 128), diffusion=2e5, seed=1)
     data = make_synthetic(spec)
     tau = data.multitau.delay_list * spec.frame_time
-    q = data.qmap.dynamic.centres_of_labels()[:, 0]
+    q = data.qmap.dynamic.label_centres()[:, 0]
     rates = []
     for j in range(q.size):
         popt, _ = curve_fit(

@@ -62,7 +62,7 @@ def _assert_same_result(a: xpcs_core.XpcsResult, b: xpcs_core.XpcsResult, *, exa
         assert getattr(a, name) == getattr(b, name), name
     for prefix in ("dynamic", "static"):
         p, q = getattr(a.qmap, prefix), getattr(b.qmap, prefix)
-        np.testing.assert_array_equal(p.roi_map, q.roi_map)
+        np.testing.assert_array_equal(p.labels, q.labels)
         np.testing.assert_array_equal(p.index_mapping, q.index_mapping)
     np.testing.assert_array_equal(a.qmap.mask, b.qmap.mask)
     if "twotime" in a.analysis:
@@ -123,7 +123,7 @@ def test_layout_on_disk(tmp_path):
         saxs = f["/xpcs/temporal_mean/scattering_2d"]
         assert saxs.shape == (1, 96, 128) and saxs.dtype == np.float32
         assert saxs.compression == "lzf" and saxs.chunks == (1, 96, 128)
-        assert f["/xpcs/temporal_mean/scattering_1d"].shape == (1, data.qmap.static.n_bins)
+        assert f["/xpcs/temporal_mean/scattering_1d"].shape == (1, data.qmap.static.n_labels)
         assert f["/xpcs/temporal_mean/scattering_1d"].compression is None  # small: plain
         assert f["/xpcs/spatial_mean/intensity_vs_time"].shape == (2, 3000)
         c2 = f["/xpcs/twotime/correlation_map/c2_00001"]

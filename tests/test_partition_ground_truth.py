@@ -8,7 +8,7 @@ import pytest
 from xpcs_core import XpcsInputError
 from xpcs_core.geometry import Geometry
 from xpcs_core.masks import MaskBuilder, rectangle
-from xpcs_core.io.qmap_file import binning_from_data, group_from_partition
+from xpcs_core.io.qmap_file import group_from_partition
 from xpcs_core.partition import Binning, PartitionSpec, make_partition, partition_maps
 from xpcs_core.qmap import QMap, compute_qmap
 
@@ -157,19 +157,20 @@ def test_x_y_partition():
     assert part.dynamic.maps == ("x", "y") and part.dynamic.units == ("pixel", "pixel")
 
 
-def test_partition_data_round_trip():
+def test_stored_partition_round_trip():
     g = Geometry(energy_kev=10, distance_m=2, pixel_size_m=75e-6, shape=(40, 50),
                  beam_center_x=10, beam_center_y=35)
     part = make_partition(g, dynamic=(5, 2), static=(20, 4), backend="numpy")
     group = group_from_partition(part)
     group.validate()
     np.testing.assert_array_equal(group.static_to_dynamic(), part.static_to_dynamic)
-    back = binning_from_data(group.static)
+    back = group.static
     np.testing.assert_array_equal(back.labels, part.static.labels)
     np.testing.assert_array_equal(back.index_mapping, part.static.index_mapping)
     np.testing.assert_array_equal(back.counts, part.static.counts)
     np.testing.assert_allclose(back.centres[0], part.static.centres[0])
-    assert group.dynamic.names == ("q", "phi") and group.dynamic.units == ("1/A", "degree")
+    assert group.dynamic.maps == ("q", "phi") and group.dynamic.units == ("1/A", "degree")
+    assert back.edges == []  # edges are not stored
 
 
 @pytest.mark.parametrize("kind,maps", [("transmission", ("q", "phi")), ("reflection", ("qr", "qz"))])

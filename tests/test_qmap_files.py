@@ -67,13 +67,13 @@ def test_inside_a_result_file(tmp_path):
     g = Geometry(energy_kev=data.qmap.energy, distance_m=data.qmap.detector_distance,
                  pixel_size_m=data.qmap.pixel_size, beam_center_x=data.qmap.beam_center_x,
                  beam_center_y=data.qmap.beam_center_y, shape=data.qmap.shape)
-    n_dyn = data.qmap.dynamic.n_bins
+    n_dyn = data.qmap.dynamic.n_labels
     part = make_partition(g, dynamic=(n_dyn, 1), static=(5 * n_dyn, 1), backend="numpy")
     assert part.dynamic.n_labels == n_dyn
     path = tmp_path / "result.hdf"
     write_result(path, replace(data, qmap=group_from_partition(part), saxs_1d=None, saxs_1d_segments=None))
     with open_result(path) as res:
-        np.testing.assert_array_equal(res.qmap.static.roi_map, part.static.labels)
+        np.testing.assert_array_equal(res.qmap.static.labels, part.static.labels)
         np.testing.assert_array_equal(res.qmap.dynamic.index_mapping, part.dynamic.index_mapping)
         assert res.g2.shape[1] == n_dyn
     back = read_qmap(path)  # finds /xpcs/qmap; geometry from the scalars
@@ -85,7 +85,7 @@ def test_inside_a_result_file(tmp_path):
     assert back.geometry == g and back.qmap["q"].dtype == np.float64
     np.testing.assert_array_equal(back.qmap["q"], part.qmap["q"])
     with open_result(path) as res:
-        assert res.qmap.static.n_bins == part.static.n_labels
+        assert res.qmap.static.n_labels == part.static.n_labels
 
 
 def test_read_errors(tmp_path):

@@ -200,7 +200,7 @@ def test_partition_off_by_one_pixel_opens_with_one_warning_and_fits(tmp_path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = xpcs_core.open_result(path)
-        assert res.g2.shape[1] == res.qmap.dynamic.n_bins
+        assert res.g2.shape[1] == res.qmap.dynamic.n_labels
     nesting = [w for w in caught if issubclass(w.category, XpcsFormatWarning)]
     assert len(nesting) == 1 and "static bin(s) 1 do not lie inside exactly one" in str(nesting[0].message)
     fit = xpcs_core.fit_g2(res, model="single", backend="numpy")

@@ -49,7 +49,6 @@ _LAZY: dict[str, str] = {
     "TwotimeData": "xpcs_core.io.data",
     "atomic_h5": "xpcs_core.io.atomic",
     "QmapGroup": "xpcs_core.io.qmap_group",
-    "PartitionData": "xpcs_core.io.qmap_group",
     "read_qmap_group": "xpcs_core.io.qmap_group",
     "write_qmap_group": "xpcs_core.io.qmap_group",
     "fit_g2": "xpcs_core.fitting.api",

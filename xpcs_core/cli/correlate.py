@@ -142,7 +142,7 @@ def regroup(result: Path, qmap_path: Path, output: Path, as_json: bool) -> None:
     messages = [str(w.message) for w in caught]
     summary = {
         "source": str(result), "qmap": str(qmap_path), "output": str(output),
-        "n_dynamic": int(data.qmap.dynamic.n_bins), "n_static": int(data.qmap.static.n_bins),
+        "n_dynamic": int(data.qmap.dynamic.n_labels), "n_static": int(data.qmap.static.n_labels),
         "n_tau": int(np.size(data.multitau.delay_list)), "warnings": messages,
     }
     if as_json:

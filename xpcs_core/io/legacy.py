@@ -3,7 +3,7 @@
 Legacy label maps are not compressed: label k of ``dqmap`` is natural bin k-1 of a
 ``dnoq`` x ``dnophi`` grid, and ``dqlist`` / ``dphilist`` give the centre of each
 label (NaN for an empty bin) or of each q / phi bin. They are returned as
-:class:`~xpcs_core.io.qmap_group.PartitionData` with ``index_mapping = 0..N-1`` plus
+:class:`~xpcs_core.partition.Binning` (:func:`~xpcs_core.io.qmap_group.stored_binning`) with ``index_mapping = 0..N-1`` plus
 the per-label values.
 """
 
@@ -21,7 +21,8 @@ import numpy as np
 from xpcs_core.errors import XpcsFormatError, XpcsInputError
 from xpcs_core.io._h5util import attr_str, get_dataset, read_array, read_scalar, read_string
 from xpcs_core.io.layout import LEGACY, LEGACY_KEYS
-from xpcs_core.io.qmap_group import PartitionData, QmapGroup
+from xpcs_core.io.qmap_group import QmapGroup, stored_binning
+from xpcs_core.partition import Binning
 from xpcs_core.io.reader import LayoutReader
 
 __all__ = ["LegacyReader", "legacy_mask", "read_legacy_partition", "read_length_m"]
@@ -83,8 +84,8 @@ def _centres(values: np.ndarray, n0: int, n1: int, axis: int) -> np.ndarray:
 
 def read_legacy_partition(
     f: h5py.File, prefix: str, path: object
-) -> tuple[PartitionData, np.ndarray, np.ndarray | None]:
-    """Partition ``prefix`` ("d" dynamic, "s" static) as (PartitionData, q per label,
+) -> tuple[Binning, np.ndarray, np.ndarray | None]:
+    """Partition ``prefix`` ("d" dynamic, "s" static) as (Binning, q per label,
     phi per label or None when there are no phi bins)."""
     map_key, q_key, phi_key = f"/xpcs/{prefix}qmap", f"/xpcs/{prefix}qlist", f"/xpcs/{prefix}philist"
     roi = read_array(f, map_key, path, kind="number", ndim=2)
@@ -135,9 +136,7 @@ def read_legacy_partition(
         )
     if phi_label is not None and nophi == 1:
         phi_label = None if np.all(np.isnan(phi_label) | (phi_label == phi_label[0])) else phi_label
-    part = PartitionData(
-        roi_map=roi, num_pts=(noq, nophi), v_list=[q_centres, phi_centres], index_mapping=np.arange(n_labels)
-    )
+    part = stored_binning(roi, (noq, nophi), [q_centres, phi_centres], np.arange(n_labels))
     return part, q_label, phi_label
 
 
@@ -183,10 +182,10 @@ class LegacyReader(LayoutReader):
         dyn, dq, dphi = read_legacy_partition(self.file, "d", self.path)
         sta, sq, sphi = read_legacy_partition(self.file, "s", self.path)
         self._labels = {"dynamic": (dq, dphi), "static": (sq, sphi)}
-        shape = dyn.shape
-        if sta.shape != shape:
+        shape = dyn.labels.shape
+        if sta.labels.shape != shape:
             raise XpcsFormatError(
-                self.path, f"shape {sta.shape} does not match /xpcs/dqmap {shape}", "/xpcs/sqmap"
+                self.path, f"shape {sta.labels.shape} does not match /xpcs/dqmap {shape}", "/xpcs/sqmap"
             )
         for name, axis in (("x_dimension", 1), ("y_dimension", 0)):
             value = self.scalar(name, required=False)
@@ -199,7 +198,7 @@ class LegacyReader(LayoutReader):
             pixel_size=self.pixel_size,
             detector_distance=self.detector_distance,
             energy=self.energy,
-            mask=mask if mask is not None else dyn.roi_map > 0,
+            mask=mask if mask is not None else dyn.labels > 0,
             dynamic=dyn,
             static=sta,
         )

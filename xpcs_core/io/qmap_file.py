@@ -18,7 +18,7 @@ from xpcs_core.errors import XpcsFormatError, XpcsInputError
 from xpcs_core.geometry import Geometry
 from xpcs_core.io._h5util import open_h5_readonly
 from xpcs_core.io.atomic import atomic_h5
-from xpcs_core.io.qmap_group import PartitionData, QmapGroup, read_qmap_group, write_qmap_group
+from xpcs_core.io.qmap_group import QmapGroup, read_qmap_group, stored_binning, write_qmap_group
 from xpcs_core.partition import Binning, Partition
 from xpcs_core.qmap import UNITS, QMap
 
@@ -133,9 +133,10 @@ def read_qmap(path: str | os.PathLike[str]) -> Partition:
     return partition_from_group(qgroup, geometry)
 
 
-# ------------------------------------------------- Partition <-> the group's data
-def binning_to_data(binning: Binning) -> PartitionData:
-    """A :class:`~xpcs_core.partition.Binning` as the group's :class:`PartitionData`."""
+# ------------------------------------------------- Partition <-> the q-map group
+def two_dimensional(binning: Binning) -> Binning:
+    """``binning`` as the group stores it: with two dimensions (a second of one bin is
+    added to a partition of one map), no edges."""
     maps = list(binning.maps)
     units = list(binning.units or [UNITS.get(m, "") for m in binning.maps])
     bins, centres = list(binning.bins), list(binning.centres)
@@ -144,21 +145,7 @@ def binning_to_data(binning: Binning) -> PartitionData:
         units.append(UNITS.get(maps[1], ""))
         bins.append(1)
         centres.append(np.array([np.nan]))
-    return PartitionData(
-        roi_map=binning.labels, num_pts=tuple(bins), v_list=centres,
-        index_mapping=binning.index_mapping, names=tuple(maps), units=tuple(units),
-    )
-
-
-def binning_from_data(part: PartitionData) -> Binning:
-    """A partition read from a file as a Binning (edges are not stored there: left empty)."""
-    return Binning(
-        labels=np.asarray(part.roi_map).astype(np.int32), maps=tuple(part.names),
-        bins=tuple(part.num_pts), edges=[],
-        centres=[np.asarray(v, dtype=np.float64) for v in part.v_list],
-        index_mapping=np.asarray(part.index_mapping, dtype=np.int64),
-        counts=part.counts(), units=tuple(part.units),
-    )
+    return stored_binning(binning.labels, tuple(bins), centres, binning.index_mapping, tuple(maps), tuple(units))
 
 
 def group_from_partition(partition: Partition, with_maps: bool = False) -> QmapGroup:
@@ -168,7 +155,7 @@ def group_from_partition(partition: Partition, with_maps: bool = False) -> QmapG
     reflection) are attached as ``maps``.
     """
     g = partition.geometry
-    dynamic, static = binning_to_data(partition.dynamic), binning_to_data(partition.static)
+    dynamic, static = two_dimensional(partition.dynamic), two_dimensional(partition.static)
     maps = {}
     if with_maps:
         maps = partition.map_arrays(("q", "phi", "qr", "qz") if g.kind == "reflection" else ("q", "phi"))
@@ -176,13 +163,14 @@ def group_from_partition(partition: Partition, with_maps: bool = False) -> QmapG
         beam_center_x=g.beam_center_x, beam_center_y=g.beam_center_y,
         pixel_size=g.pixel_size_m, detector_distance=g.distance_m, energy=g.energy_kev,
         mask=partition.mask, blemish=partition.blemish, dynamic=dynamic, static=static,
-        map_names=dynamic.names, map_units=dynamic.units, maps=maps,
+        map_names=dynamic.maps, map_units=dynamic.units, maps=maps,
     )
 
 
 def partition_from_group(group: QmapGroup, geometry: Geometry | None = None) -> Partition:
-    """A q-map group read from a file as a Partition; ``geometry`` defaults to transmission
-    with the group's beam centre, pixel size, distance, energy and mask shape."""
+    """A q-map group read from a file as a Partition (its partitions as stored: two
+    dimensions, no edges); ``geometry`` defaults to transmission with the group's beam
+    centre, pixel size, distance, energy and mask shape."""
     if geometry is None:
         geometry = Geometry(
             energy_kev=group.energy, distance_m=group.detector_distance,
@@ -191,7 +179,7 @@ def partition_from_group(group: QmapGroup, geometry: Geometry | None = None) -> 
         )
     maps = {k: np.asarray(v, dtype=np.float64) for k, v in group.maps.items()}
     return Partition(
-        dynamic=binning_from_data(group.dynamic), static=binning_from_data(group.static),
+        dynamic=group.dynamic, static=group.static,
         mask=np.asarray(group.mask) != 0, geometry=geometry,
         static_to_dynamic=group.static_to_dynamic(),
         qmap=QMap(geometry, maps) if maps else None,

@@ -1,9 +1,10 @@
 """The ``/xpcs/qmap`` group of result files (also the ``/qmap`` group of q-map files).
 
-``PartitionData`` holds one partition (dynamic or static): a label map, the bin
+A partition (dynamic or static) is a :class:`~xpcs_core.partition.Binning` with two
+dimensions, as the group stores it (:func:`stored_binning`): the label map, the bin
 centres per dimension and the mapping of compressed labels to natural indices.
-``QmapGroup`` holds both partitions with the mask and geometry. ``write_qmap_group``
-and ``read_qmap_group`` move them to and from any HDF5 group, with validation.
+``QmapGroup`` holds both with the mask and geometry. ``write_qmap_group`` and
+``read_qmap_group`` move them to and from any HDF5 group, with validation.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import h5py
 import numpy as np
 
 from xpcs_core.errors import XpcsFormatError, XpcsFormatWarning, XpcsInputError
+from xpcs_core.partition import Binning
 from xpcs_core.io._h5util import (
     attr_str,
     get_dataset,
@@ -29,9 +31,10 @@ from xpcs_core.io._h5util import (
 
 __all__ = [
     "QMAP_VERSION",
-    "PartitionData",
     "QmapGroup",
     "read_qmap_group",
+    "stored_binning",
+    "validate_binning",
     "write_qmap_group",
 ]
 
@@ -63,95 +66,56 @@ def _as_labels(roi_map: np.ndarray, where: str) -> np.ndarray:
     raise _FieldError(where, f"labels must be integers, found dtype {arr.dtype}")
 
 
-@dataclass
-class PartitionData:
-    """One partition of the detector (``dynamic`` or ``static``).
+def stored_binning(labels: np.ndarray, bins: tuple[int, int], centres: list[np.ndarray],
+                   index_mapping: np.ndarray, maps: tuple[str, str] = ("q", "phi"),
+                   units: tuple[str, str] = ("1/A", "degree"), where: str = "partition") -> Binning:
+    """A :class:`~xpcs_core.partition.Binning` as a q-map group holds it: two dimensions
+    (``bins``, ``centres``, ``maps``, ``units`` one per dimension), no edges, counts computed.
 
-    Attributes:
-        roi_map: (H, W) integer labels, 0 = pixel not used, 1..K = bin label.
-        num_pts: (n_dim0, n_dim1), e.g. numbers of q and phi bins (n_dim1 = 1 for q only).
-        v_list: [centres of dim0 (n_dim0,), centres of dim1 (n_dim1,)].
-        index_mapping: (K,) 0-based natural index ``i0 * n_dim1 + i1`` of label k at [k-1].
-        names: names of the two dimensions, e.g. ("q", "phi").
-        units: units of the two dimensions, e.g. ("1/A", "degree").
+    ``labels`` (H, W) integers (integral floats accepted), ``index_mapping`` (K,) 0-based
+    natural index ``i0 * bins[1] + i1`` of label k at [k-1]. Consistency is checked by
+    :func:`validate_binning`, not here.
     """
+    labels = _as_labels(labels, f"{where}_roi_map")
+    if labels.size and labels.max() > np.iinfo(np.int32).max:
+        raise _FieldError(f"{where}_roi_map", f"label {labels.max()} is too large")
+    mapping = np.asarray(index_mapping).reshape(-1).astype(np.int64)
+    used = labels[labels > 0]
+    counts = np.bincount(used, minlength=mapping.size + 1)[1 : mapping.size + 1].astype(np.int64)
+    return Binning(
+        labels=labels.astype(np.int32), maps=tuple(str(m) for m in maps),
+        bins=tuple(int(n) for n in np.asarray(bins).reshape(-1)), edges=[],
+        centres=[np.asarray(v, dtype=np.float64).reshape(-1) for v in centres],
+        index_mapping=mapping, counts=counts, units=tuple(str(u) for u in units),
+    )
 
-    roi_map: np.ndarray
-    num_pts: tuple[int, int]
-    v_list: list[np.ndarray]
-    index_mapping: np.ndarray
-    names: tuple[str, str] = ("q", "phi")
-    units: tuple[str, str] = ("1/A", "degree")
 
-    def __post_init__(self) -> None:
-        self.roi_map = np.asarray(self.roi_map)
-        self.num_pts = tuple(int(n) for n in np.asarray(self.num_pts).reshape(-1))  # type: ignore[assignment]
-        self.v_list = [np.asarray(v, dtype=np.float64).reshape(-1) for v in self.v_list]
-        self.index_mapping = np.asarray(self.index_mapping).reshape(-1).astype(np.int64)
-        self.names = tuple(str(n) for n in self.names)  # type: ignore[assignment]
-        self.units = tuple(str(u) for u in self.units)  # type: ignore[assignment]
-
-    @property
-    def n_bins(self) -> int:
-        """Number of labels K (bins with a label, 1..K)."""
-        return int(self.index_mapping.size)
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """Detector shape (H, W) of the label map."""
-        return tuple(self.roi_map.shape)  # type: ignore[return-value]
-
-    def natural_indices(self) -> tuple[np.ndarray, np.ndarray]:
-        """(i0, i1) per label 1..K: the bin's index along dim0 and dim1."""
-        return np.divmod(self.index_mapping, self.num_pts[1])
-
-    def centres_of_labels(self) -> np.ndarray:
-        """(K, 2) array: row k-1 holds (dim0 centre, dim1 centre) of label k, e.g. (q, phi)."""
-        i0, i1 = self.natural_indices()
-        return np.stack([self.v_list[0][i0], self.v_list[1][i1]], axis=1)
-
-    def counts(self) -> np.ndarray:
-        """(K,) number of pixels of each label 1..K."""
-        labels = self.roi_map.reshape(-1).astype(np.int64, copy=False)
-        return np.bincount(labels[labels > 0], minlength=self.n_bins + 1)[1 : self.n_bins + 1]
-
-    def labels_present(self) -> np.ndarray:
-        """Sorted labels that occur in the map (non-empty bins)."""
-        labels = self.roi_map.reshape(-1).astype(np.int64, copy=False)
-        return np.flatnonzero(np.bincount(labels[labels > 0], minlength=1))
-
-    def validate(self, where: str = "partition") -> None:
-        """Raise XpcsInputError (naming ``where``) if the partition is inconsistent."""
-        roi = _as_labels(self.roi_map, f"{where}_roi_map")
-        if roi.ndim != 2:
-            raise _FieldError(f"{where}_roi_map", f"expected a 2-D map, found shape {roi.shape}")
-        if len(self.num_pts) != 2 or min(self.num_pts) < 1:
-            raise _FieldError(f"{where}_num_pts", f"expected two positive counts, found {self.num_pts}")
-        if len(self.v_list) != 2:
-            raise _FieldError(f"{where}_v_list", "expected two lists of bin centres")
-        for dim, (values, n) in enumerate(zip(self.v_list, self.num_pts, strict=True)):
-            if values.size != n:
-                raise _FieldError(
-                    f"{where}_v_list_dim{dim}", f"has {values.size} centres but num_pts says {n}"
-                )
-            if np.isinf(values).any():
-                raise _FieldError(f"{where}_v_list_dim{dim}", "infinite bin centre")
-        n_natural = self.num_pts[0] * self.num_pts[1]
-        im = self.index_mapping
-        if im.size and (im.min() < 0 or im.max() >= n_natural):
-            raise _FieldError(
-                f"{where}_index_mapping",
-                f"values must lie in 0..{n_natural - 1}, found {im.min()}..{im.max()}",
-            )
-        if np.unique(im).size != im.size:
-            raise _FieldError(f"{where}_index_mapping", "repeated natural index")
-        if roi.size and roi.min() < 0:
-            raise _FieldError(f"{where}_roi_map", f"negative label {roi.min()}")
-        if roi.size and roi.max() > self.n_bins:
-            raise _FieldError(
-                f"{where}_roi_map",
-                f"label {roi.max()} beyond the {self.n_bins} bins of {where}_index_mapping",
-            )
+def validate_binning(part: Binning, where: str = "partition") -> None:
+    """Raise XpcsInputError (naming ``where``'s dataset) if a stored partition is inconsistent."""
+    roi = part.labels
+    if roi.ndim != 2:
+        raise _FieldError(f"{where}_roi_map", f"expected a 2-D map, found shape {roi.shape}")
+    if len(part.bins) != 2 or min(part.bins) < 1:
+        raise _FieldError(f"{where}_num_pts", f"expected two positive counts, found {part.bins}")
+    if len(part.centres) != 2:
+        raise _FieldError(f"{where}_v_list", "expected two lists of bin centres")
+    for dim, (values, n) in enumerate(zip(part.centres, part.bins, strict=True)):
+        if values.size != n:
+            raise _FieldError(f"{where}_v_list_dim{dim}", f"has {values.size} centres but num_pts says {n}")
+        if np.isinf(values).any():
+            raise _FieldError(f"{where}_v_list_dim{dim}", "infinite bin centre")
+    n_natural = part.bins[0] * part.bins[1]
+    im = part.index_mapping
+    if im.size and (im.min() < 0 or im.max() >= n_natural):
+        raise _FieldError(f"{where}_index_mapping",
+                          f"values must lie in 0..{n_natural - 1}, found {im.min()}..{im.max()}")
+    if np.unique(im).size != im.size:
+        raise _FieldError(f"{where}_index_mapping", "repeated natural index")
+    if roi.size and roi.min() < 0:
+        raise _FieldError(f"{where}_roi_map", f"negative label {roi.min()}")
+    if roi.size and roi.max() > part.n_labels:
+        raise _FieldError(f"{where}_roi_map",
+                          f"label {roi.max()} beyond the {part.n_labels} bins of {where}_index_mapping")
 
 
 @dataclass(kw_only=True)
@@ -170,8 +134,8 @@ class QmapGroup:
     detector_distance: float
     energy: float
     mask: np.ndarray
-    dynamic: PartitionData
-    static: PartitionData
+    dynamic: Binning
+    static: Binning
     blemish: np.ndarray | None = None
     map_names: tuple[str, str] = ("q", "phi")
     map_units: tuple[str, str] = ("1/A", "degree")
@@ -197,12 +161,12 @@ class QmapGroup:
         """SHA-256 over the partitions, mask and geometry: a cache key for this q-map."""
         digest = hashlib.sha256()
         for part in (self.dynamic, self.static):
-            digest.update(np.ascontiguousarray(part.roi_map, dtype="<i4").tobytes())
-            digest.update(np.asarray(part.num_pts, dtype="<i8").tobytes())
-            for values in part.v_list:
+            digest.update(np.ascontiguousarray(part.labels, dtype="<i4").tobytes())
+            digest.update(np.asarray(part.bins, dtype="<i8").tobytes())
+            for values in part.centres:
                 digest.update(np.ascontiguousarray(values, dtype="<f8").tobytes())
             digest.update(np.ascontiguousarray(part.index_mapping, dtype="<i8").tobytes())
-            digest.update("|".join(part.names + part.units).encode())
+            digest.update("|".join(part.maps + part.units).encode())
         digest.update(np.ascontiguousarray(self.mask, dtype="u1").tobytes())
         geometry = [
             self.beam_center_x,
@@ -218,16 +182,16 @@ class QmapGroup:
         """``(static_to_dynamic, not_nested)``: the dynamic label holding most pixels of each
         static label (0 for an empty static bin), and the static labels that do not lie
         inside exactly one dynamic bin."""
-        s = _as_labels(self.static.roi_map, "static_roi_map").reshape(-1)
-        d = _as_labels(self.dynamic.roi_map, "dynamic_roi_map").reshape(-1)
+        s = self.static.labels.reshape(-1).astype(np.int64)
+        d = self.dynamic.labels.reshape(-1).astype(np.int64)
         used = s > 0
-        width = self.dynamic.n_bins + 1
+        width = self.dynamic.n_labels + 1
         pairs, counts = np.unique(s[used] * width + d[used], return_counts=True)
         s_of, d_of = np.divmod(pairs, width)
         order = np.lexsort((-counts, s_of))  # per static label, its largest share first
         s_of, d_of = s_of[order], d_of[order]
         labels, first, n_dyn = np.unique(s_of, return_index=True, return_counts=True)
-        out = np.zeros(self.static.n_bins, dtype=np.int64)
+        out = np.zeros(self.static.n_labels, dtype=np.int64)
         out[labels - 1] = d_of[first]
         return out, labels[(n_dyn > 1) | (d_of[first] == 0)]
 
@@ -258,11 +222,11 @@ class QmapGroup:
         if self.mask.ndim != 2:
             raise _FieldError("mask", f"expected a 2-D array, found shape {self.mask.shape}")
         for prefix in PREFIXES:
-            part: PartitionData = getattr(self, prefix)
-            part.validate(prefix)
-            if part.shape != self.shape:
+            part: Binning = getattr(self, prefix)
+            validate_binning(part, prefix)
+            if part.labels.shape != self.shape:
                 raise _FieldError(
-                    f"{prefix}_roi_map", f"shape {part.shape} does not match the mask {self.shape}"
+                    f"{prefix}_roi_map", f"shape {part.labels.shape} does not match the mask {self.shape}"
                 )
         if self.blemish is not None and self.blemish.shape != self.shape:
             raise _FieldError("blemish", f"shape {self.blemish.shape} does not match the mask {self.shape}")
@@ -274,7 +238,7 @@ class QmapGroup:
         _, bad = self.nesting()
         if bad.size:  # viewing and fitting g2 do not need nesting: warn, do not refuse
             warnings.warn(f"static bin(s) {_label_list(bad)} do not lie inside exactly one dynamic "
-                          f"bin ({bad.size} of {self.static.n_bins}); g2 can be viewed and fitted, "
+                          f"bin ({bad.size} of {self.static.n_labels}); g2 can be viewed and fitted, "
                           "recomputing from pixels is refused", XpcsFormatWarning, stacklevel=2)
 
 
@@ -296,15 +260,13 @@ def write_qmap_group(group: h5py.Group, qmap: QmapGroup) -> None:
     write_strings(group, "map_names", qmap.map_names)
     write_strings(group, "map_units", qmap.map_units)
     for prefix in PREFIXES:
-        part: PartitionData = getattr(qmap, prefix)
-        write_array(
-            group, f"{prefix}_roi_map", _as_labels(part.roi_map, prefix).astype(np.int32), compress=True
-        )
-        write_array(group, f"{prefix}_num_pts", np.asarray(part.num_pts, dtype=np.int64))
-        for dim, values in enumerate(part.v_list):
+        part: Binning = getattr(qmap, prefix)
+        write_array(group, f"{prefix}_roi_map", part.labels.astype(np.int32), compress=True)
+        write_array(group, f"{prefix}_num_pts", np.asarray(part.bins, dtype=np.int64))
+        for dim, values in enumerate(part.centres):
             ds = write_array(group, f"{prefix}_v_list_dim{dim}", values, keep_float64=True)
             ds.attrs["unit"] = np.bytes_(part.units[dim].encode())
-            ds.attrs["name"] = np.bytes_(part.names[dim].encode())
+            ds.attrs["name"] = np.bytes_(part.maps[dim].encode())
             ds.attrs["size"] = np.int64(values.size)
         write_array(group, f"{prefix}_index_mapping", part.index_mapping.astype(np.int64))
     if qmap.maps:
@@ -317,13 +279,9 @@ def write_qmap_group(group: h5py.Group, qmap: QmapGroup) -> None:
 
 def _read_partition(
     group: h5py.Group, prefix: str, path: object, names: tuple[str, str], units: tuple[str, str]
-) -> PartitionData:
+) -> Binning:
     roi = read_array(group, f"{prefix}_roi_map", path, kind="number", ndim=2)
     roi_key = key_of(group, f"{prefix}_roi_map")
-    try:
-        roi = _as_labels(roi, roi_key)
-    except XpcsInputError as exc:
-        raise XpcsFormatError(path, "labels must be integers", roi_key) from exc
     num_pts = read_array(group, f"{prefix}_num_pts", path, kind="int", ndim=(1, 2))
     v_lists, dim_names, dim_units = [], list(names), list(units)
     for dim in (0, 1):
@@ -338,14 +296,11 @@ def _read_partition(
         raise XpcsFormatError(
             path, f"expected two counts, found {num_pts.size}", key_of(group, f"{prefix}_num_pts")
         )
-    return PartitionData(
-        roi_map=roi,
-        num_pts=tuple(num_pts.reshape(-1)),
-        v_list=v_lists,
-        index_mapping=mapping,
-        names=tuple(dim_names),
-        units=tuple(dim_units),
-    )
+    try:
+        return stored_binning(roi, tuple(num_pts.reshape(-1)), v_lists, mapping, tuple(dim_names),
+                              tuple(dim_units), where=prefix)
+    except _FieldError as exc:
+        raise XpcsFormatError(path, exc.reason, roi_key) from exc
 
 
 def read_qmap_group(group: h5py.Group, path_for_errors: object) -> QmapGroup:

@@ -108,8 +108,8 @@ class LayoutReader(LayoutFile, ABC):
         """(q, phi or None) of each label of partition ``which`` of ``qmap``, a group
         this reader returned."""
         part = getattr(qmap, which)
-        centres = part.centres_of_labels()
-        phi = centres[:, 1] if part.num_pts[1] > 1 else None
+        centres = part.label_centres()
+        phi = centres[:, 1] if part.bins[1] > 1 else None
         return centres[:, 0], phi
 
     # ----------------------------------------------------------------- multitau

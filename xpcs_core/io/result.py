@@ -119,11 +119,11 @@ class XpcsResult:
         _ = (self.beam_center_x, self.beam_center_y)
         qmap = self.qmap
         if MULTITAU in self.analysis:
-            r.check_multitau(self.delay_list, self.g2, self.g2_err, qmap.dynamic.n_bins)
-        r.check_saxs(qmap.shape, qmap.static.n_bins)
+            r.check_multitau(self.delay_list, self.g2, self.g2_err, qmap.dynamic.n_labels)
+        r.check_saxs(qmap.shape, qmap.static.n_labels)
         if TWOTIME in self.analysis:
             n = r.check_c2_maps()
-            r.check_twotime(self.twotime_bins, n, self.qmap.dynamic.n_bins)
+            r.check_twotime(self.twotime_bins, n, self.qmap.dynamic.n_labels)
         self.unnormalized_status  # noqa: B018  (checks shape, warns on a dangling link)
 
     # ------------------------------------------------------------------ metadata

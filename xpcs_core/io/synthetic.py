@@ -33,7 +33,8 @@ import numpy as np
 from xpcs_core.io.atomic import atomic_h5
 from xpcs_core.kernels.twotime import diagonal_means
 from xpcs_core.io.data import Meta, MultitauData, ResultData, TwotimeData
-from xpcs_core.io.qmap_group import PartitionData, QmapGroup
+from xpcs_core.io.qmap_group import QmapGroup, stored_binning
+from xpcs_core.partition import Binning
 from xpcs_core.io.writer import write_result
 from xpcs_core.kernels.multitau import multitau_delays
 
@@ -134,8 +135,8 @@ def _qmap(spec: SyntheticSpec) -> tuple[QmapGroup, np.ndarray]:
     d_lab, d_map = _compress(dq * spec.n_phi + sp, used, spec.n_dyn * spec.n_phi)
     phi_centres = (phi_edges[:-1] + phi_edges[1:]) / 2 if spec.n_phi > 1 else np.zeros(1)
     d_edges = edges[:: spec.static_per_dyn]
-    static = PartitionData(s_lab, (n_sq, spec.n_phi), [np.sqrt(edges[:-1] * edges[1:]), phi_centres], s_map)
-    dynamic = PartitionData(
+    static = stored_binning(s_lab, (n_sq, spec.n_phi), [np.sqrt(edges[:-1] * edges[1:]), phi_centres], s_map)
+    dynamic = stored_binning(
         d_lab, (spec.n_dyn, spec.n_phi), [np.sqrt(d_edges[:-1] * d_edges[1:]), phi_centres], d_map
     )
     qmap = QmapGroup(
@@ -159,8 +160,8 @@ def make_synthetic(spec: SyntheticSpec | None = None, **overrides: object) -> Re
     rng = np.random.default_rng(spec.seed)
     qmap, q = _qmap(spec)
     dyn = qmap.dynamic
-    q_dyn = dyn.centres_of_labels()[:, 0]
-    npix = np.maximum(dyn.counts(), 1)
+    q_dyn = dyn.label_centres()[:, 0]
+    npix = np.maximum(dyn.counts, 1)
 
     delays = multitau_delays(spec.n_frames)
     tau = delays * spec.frame_time
@@ -181,8 +182,8 @@ def make_synthetic(spec: SyntheticSpec | None = None, **overrides: object) -> Re
     saxs = intensity * (1 + rng.normal(size=q.shape) / np.sqrt(intensity * spec.n_frames))
     saxs = np.clip(saxs, 0, None)
     saxs[~qmap.mask] = 0.0
-    s_lab = qmap.static.roi_map.reshape(-1)
-    n_static = qmap.static.n_bins
+    s_lab = qmap.static.labels.reshape(-1)
+    n_static = qmap.static.n_labels
     sums = np.bincount(s_lab, weights=saxs.reshape(-1), minlength=n_static + 1)[1:]
     counts = np.maximum(np.bincount(s_lab, minlength=n_static + 1)[1:], 1)
     saxs_1d = sums / counts
@@ -206,7 +207,7 @@ def make_synthetic(spec: SyntheticSpec | None = None, **overrides: object) -> Re
         chosen = (
             fits[np.linspace(0, fits.size - 1, min(3, fits.size)).astype(int)]
             if fits.size
-            else np.arange(min(3, dyn.n_bins))
+            else np.arange(min(3, dyn.n_labels))
         )
         lag = np.abs(np.subtract.outer(np.arange(n_tt), np.arange(n_tt))) * dt
         maps, diag = [], []
@@ -280,27 +281,27 @@ def write_synthetic(
     return data
 
 
-def _expand(part: PartitionData) -> tuple[np.ndarray, np.ndarray]:
+def _expand(part: Binning) -> tuple[np.ndarray, np.ndarray]:
     """Legacy (uncompressed) label map and, per natural bin, whether it is non-empty."""
-    n = part.num_pts[0] * part.num_pts[1]
-    lut = np.zeros(part.n_bins + 1, dtype=np.int64)
+    n = part.bins[0] * part.bins[1]
+    lut = np.zeros(part.n_labels + 1, dtype=np.int64)
     lut[1:] = part.index_mapping + 1
     present = np.zeros(n, dtype=bool)
     present[part.index_mapping] = True
-    return lut[part.roi_map], present
+    return lut[part.labels], present
 
 
-def _legacy_lists(part: PartitionData, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n0, n1 = part.num_pts
-    q = np.repeat(part.v_list[0], n1)
-    phi = np.tile(part.v_list[1], n0)
+def _legacy_lists(part: Binning, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n0, n1 = part.bins
+    q = np.repeat(part.centres[0], n1)
+    phi = np.tile(part.centres[1], n0)
     phi = np.where(present, phi, np.nan)
     return q.reshape(1, -1), phi.reshape(1, -1)
 
 
-def _to_natural(values: np.ndarray, part: PartitionData, axis: int = -1) -> np.ndarray:
+def _to_natural(values: np.ndarray, part: Binning, axis: int = -1) -> np.ndarray:
     shape = list(values.shape)
-    shape[axis] = part.num_pts[0] * part.num_pts[1]
+    shape[axis] = part.bins[0] * part.bins[1]
     out = np.full(shape, np.nan)
     index = [slice(None)] * values.ndim
     index[axis] = part.index_mapping
@@ -325,7 +326,7 @@ def write_legacy(path: str | os.PathLike[str], data: ResultData) -> Path:
             x.create_dataset(f"{p}qmap", data=labels.astype(np.uint32), compression="lzf")
             ql, phil = _legacy_lists(part, present)
             x[f"{p}qlist"], x[f"{p}philist"] = ql, phil
-            x[f"{p}noq"], x[f"{p}nophi"] = np.int64(part.num_pts[0]), np.int64(part.num_pts[1])
+            x[f"{p}noq"], x[f"{p}nophi"] = np.int64(part.bins[0]), np.int64(part.bins[1])
         x.create_dataset("mask", data=qmap.mask.astype(np.uint8), compression="lzf")
         mt = data.multitau
         x["stride_frames"] = np.int64(mt.stride_frame if mt else 1)

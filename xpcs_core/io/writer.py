@@ -193,7 +193,7 @@ def _check(data: ResultData) -> None:
     """Shape checks so that what is written can be read back."""
     qmap = data.qmap
     qmap.validate()
-    shape, n_dyn, n_static = qmap.shape, qmap.dynamic.n_bins, qmap.static.n_bins
+    shape, n_dyn, n_static = qmap.shape, qmap.dynamic.n_labels, qmap.static.n_labels
     if not (np.isfinite(data.frame_time) and data.frame_time > 0):
         raise XpcsInputError(f"frame_time: must be positive, found {data.frame_time}")
     if data.saxs_2d is not None and np.shape(data.saxs_2d)[-2:] != shape:

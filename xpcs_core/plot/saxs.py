@@ -73,7 +73,7 @@ def label_image(source: Any, which: str = "dynamic", *, max_side: int = MAX_IMAG
         if which == "mask":
             labels = np.asarray(qmap.mask, dtype=np.int64)
         elif which in ("dynamic", "static"):
-            labels = getattr(qmap, which).roi_map
+            labels = getattr(qmap, which).labels
         else:
             raise XpcsInputError(f"label map must be dynamic, static or mask, not {which!r}")
     small, step = downsample_labels(np.asarray(labels), max_side)
@@ -99,7 +99,7 @@ def pixel_readout(source: Any, row: int, col: int, maps: dict[str, np.ndarray] |
             parts.append(f"q = {maps['q'][row, col]:.4g} {A_INV}")
         if "phi" in maps:
             parts.append(f"φ = {maps['phi'][row, col]:.1f}°")
-    dyn = source.qmap.dynamic.roi_map[row, col]
+    dyn = source.qmap.dynamic.labels[row, col]
     parts.append(f"row {row}, col {col}")
     parts.append(f"dynamic bin {int(dyn)}" if dyn > 0 else "not in a bin")
     return ", ".join(parts)
