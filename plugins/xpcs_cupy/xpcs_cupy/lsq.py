@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from xpcs_core.hookspecs import hookimpl
-from xpcs_core.kernels.lsq import solve_lm
 
 from xpcs_cupy.runtime import cupy_module, on_gpu
 
@@ -22,6 +21,8 @@ __all__ = ["xpcs_fit_lsq"]
 
 def fit_lsq(xp: Any, problem: Any, to_device: Any, to_numpy: Any = np.asarray) -> Any:
     """The :class:`~xpcs_core.fitting.problem.LsqSolution` of ``problem`` computed in ``xp``."""
+    from xpcs_core.kernels.lsq import solve_lm  # the fitting layer: only when a fit runs
+
     return solve_lm(xp, problem, to_device=to_device, to_numpy=to_numpy)
 
 
