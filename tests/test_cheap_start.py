@@ -47,3 +47,18 @@ def test_every_command_is_listed_without_heavy_imports():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout.strip().splitlines()[-1]) == []
+
+
+def test_loading_every_plugin_imports_no_library_and_no_fitting_layer():
+    """Auto mode loads every plugin's modules to compare costs: they must stay light."""
+    code = (
+        "import sys, json\n"
+        "from xpcs_core.plugins import registry\n"
+        "names = [p for p in ('numpy', 'jax', 'cupy') if registry().get(p) is not None]\n"
+        f"print(json.dumps([names, [m for m in {HEAVY + ['xpcs_core.fitting', 'numba', 'scipy.optimize']!r} "
+        "if m in sys.modules]]))"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    names, loaded = json.loads(res.stdout.strip().splitlines()[-1])
+    assert names == ["numpy", "jax", "cupy"] and loaded == []
