@@ -36,6 +36,8 @@ _LAZY = {
     "fit_tauq": "xpcs_core.fitting.tauq",
     "TauQFit": "xpcs_core.fitting.tauq",
     "PowerLawFit": "xpcs_core.fitting.tauq",
+    "stored_fits": "xpcs_core.fitting.load",
+    "load_fit": "xpcs_core.fitting.load",
 }
 
 __all__ = [

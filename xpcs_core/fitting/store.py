@@ -3,10 +3,11 @@
 Layout (arrays are per fitted bin, in ``bin_index`` order)::
 
     /xpcs/fit/<model>/                attrs: model, params, free, backend, provenance (JSON),
-                                             t_range (s), format_version
+                                             t_range (s), format_version, created (UTC, ISO 8601)
         q, bin_index                  (n_bins,) 1/Å; 0-based g2 column
         <param>, <param>_err          (n_bins,) least-squares value and 1-sd error
         success, message, chi2, n_points, cov (n_bins, n_free, n_free)
+        bounds                        (n_bins, n_params, 2) lower, upper bound of each parameter
         posterior/                    attrs: sampler, settings (JSON)
             <param>                   (chain, draw, bin) draws (LZF)
             <param>_mean, _sd, _hdi94_low, _hdi94_high, _r_hat, _ess_bulk, _ess_tail
@@ -15,15 +16,17 @@ Layout (arrays are per fitted bin, in ``bin_index`` order)::
                                              D_um2_per_s(_err), method, param
             q, tau, tau_err, used
 
-The output is written atomically: to a new file (a copy of the input plus the fit
+:mod:`xpcs_core.fitting.load` reads the group back into a ``FitResult``. The output is
+written atomically: to a new file (a copy of the input plus the fit
 group), or in place (a modified copy renamed onto the input) only when asked.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import math
+import os
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -56,6 +59,7 @@ def write_fit_group(h5: Any, result: FitResult) -> Any:
     g.attrs["provenance"] = json.dumps(clean_json(result.provenance))
     g.attrs["t_range"] = np.asarray(result.t_range, dtype=np.float64)
     g.attrs["format_version"] = FORMAT_VERSION
+    g.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     _dataset(g, "q", result.q)
     _dataset(g, "bin_index", result.bin_index.astype(np.int64))
     for j, name in enumerate(result.param_names):
@@ -66,6 +70,8 @@ def write_fit_group(h5: Any, result: FitResult) -> Any:
     _dataset(g, "chi2", result.chi2)
     _dataset(g, "n_points", result.n_points.astype(np.int64))
     _dataset(g, "cov", result.cov)
+    if result.lower is not None and result.upper is not None:
+        _dataset(g, "bounds", np.stack([result.lower, result.upper], axis=-1).astype(np.float64))
     if result.posterior is not None:
         p = g.create_group("posterior")
         p.attrs["sampler"] = result.posterior.sampler

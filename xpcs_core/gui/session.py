@@ -42,6 +42,10 @@ class Session(QObject):
         self.selected: list[str] = []
         self.fits: dict[str, Any] = {}
         self.tauq: dict[str, Any] = {}
+        self.stored: dict[str, list[str]] = {}  # models with a fit stored in each opened file
+        self.stored_shown: dict[str, str] = {}  # files whose shown fit is the stored one: its model
+        self._stored_cache: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
+        self._fit_serial: dict[str, int] = {}  # counts set_fit per file (a late read must not win)
         self.backend: str | None = None
         self.last_provenance = ""
         self._maps: dict[str, dict[str, np.ndarray]] = {}
@@ -82,10 +86,12 @@ class Session(QObject):
                 on_done()
             return None
 
+        prefer = dict(self.stored_shown)  # after a reload: the stored model that was shown
+
         def work(job: Job) -> tuple[Any, ...]:
             from xpcs_core.io.result import open_result
 
-            opened, failed, notes, summaries = {}, [], [], {}
+            opened, failed, notes, summaries, stored = {}, [], [], {}, {}
             for i, k in enumerate(missing):
                 if job.cancel.is_set():
                     break
@@ -99,14 +105,17 @@ class Session(QObject):
                     opened[k] = res
                 except Exception as exc:
                     failed.append((k, exc))
+                else:  # a broken fit group is reported; the file still opens
+                    stored[k] = _stored_at_opening(k, prefer.get(k), failed)
                 job.progress(i + 1, len(missing))
-            return opened, failed, notes, summaries
+            return opened, failed, notes, summaries, stored
 
         def done(out: tuple[Any, ...]) -> None:
-            opened, failed, notes, summaries = out
+            opened, failed, notes, summaries, stored = out
             self.results.update(opened)
             self.summaries.update(summaries)
             for k in opened:
+                self._put_stored(k, *stored.get(k, ([], None)))
                 self.opened.emit(k)
             for k, exc in failed:
                 self.error.emit(k, exc)
@@ -133,6 +142,8 @@ class Session(QObject):
             if res is not None:
                 res.close()
             self._maps.pop(k, None)
+            self.stored.pop(k, None)
+            self._stored_cache = {key: v for key, v in self._stored_cache.items() if key[0] != k}
         return self.select(keep)
 
     def close(self) -> None:
@@ -176,14 +187,72 @@ class Session(QObject):
         return None
 
     # ----------------------------------------------------- fits, backend
-    def set_fit(self, path: str, fit: Any) -> None:
+    def set_fit(self, path: str, fit: Any, *, stored: str | None = None) -> None:
+        """Show ``fit`` for ``path``: a fit made here, or the one of model ``stored`` read
+        from the file (the same views show both; a new fit replaces either)."""
         self.fits[path] = fit
+        self._fit_serial[path] = self._fit_serial.get(path, 0) + 1
         self.tauq.pop(path, None)
-        self.record(fit.provenance, "fit")
+        if stored is None:
+            self.stored_shown.pop(path, None)
+            self.record(fit.provenance, "fit")
+        else:
+            self.stored_shown[path] = stored
         self.fit_changed.emit(path)
 
     def fit_of(self, path: str | None) -> Any | None:
         return None if path is None else self.fits.get(path)
+
+    # ----------------------------------------------------- stored fits
+    def _put_stored(self, path: str, models: list[str], first: tuple[Any, dict[str, Any]] | None) -> None:
+        """At opening: the models stored in ``path``; the first one's fit is shown unless
+        a fit made here is (a reload after ``xpcs fit --in-place`` shows the new one)."""
+        self.stored[path] = list(models)
+        if first is None:
+            if path in self.stored_shown:  # reloaded without it: no longer in the file
+                self.stored_shown.pop(path)
+                self.fits.pop(path, None)
+            return
+        fit, info = first
+        self._stored_cache[(path, info["model"])] = first
+        if path not in self.fits or path in self.stored_shown:
+            self.fits[path] = fit
+            self.stored_shown[path] = info["model"]
+            self.tauq.pop(path, None)
+
+    def show_stored(self, path: str, model: str) -> Job | None:
+        """Show the fit of ``model`` stored in ``path`` (read in the background once)."""
+        cached = self._stored_cache.get((path, model))
+        if cached is not None:
+            self.set_fit(path, cached[0], stored=model)
+            return None
+
+        serial = self._fit_serial.get(path, 0)
+
+        def work(job: Job) -> tuple[Any, dict[str, Any]]:
+            return _load_stored(path, model)
+
+        def done(out: tuple[Any, dict[str, Any]]) -> None:
+            self._stored_cache[(path, model)] = out
+            if self._fit_serial.get(path, 0) == serial:  # no other fit arrived meanwhile
+                self.set_fit(path, out[0], stored=model)
+
+        return self.jobs.start(work, label="stored fit", on_done=done, on_error=lambda exc: self.error.emit(path, exc))
+
+    def stored_label(self, path: str | None) -> str:
+        """``stored fit: single, numpy (emcee), 2025-06-01 14:03 UTC`` for a shown stored fit, else ''."""
+        model = self.stored_shown.get(path) if path else None
+        cached = self._stored_cache.get((path, model)) if model else None
+        if cached is None:
+            return ""
+        info = cached[1]
+        backend = info.get("backend") or "?"
+        if info.get("sampler"):
+            backend += f" ({info['sampler']})"
+        created = info.get("created")
+        utc = " UTC" if created and created.endswith(("+00:00", "Z")) else ""
+        when = f", {created[:16].replace('T', ' ')}{utc}" if created else ""
+        return f"stored fit: {model}, {backend}{when}"
 
     def set_backend(self, name: str | None) -> None:
         self.backend = name
@@ -201,3 +270,27 @@ class Session(QObject):
             text += f", posterior: {post['backend']}"
         self.last_provenance = text
         self.provenance_changed.emit(text)
+
+
+def _load_stored(path: str, model: str) -> tuple[Any, dict[str, Any]]:
+    """The fit of ``model`` stored in ``path`` and what labels it."""
+    from xpcs_core.fitting.load import load_fit, stored_fit_info
+
+    return load_fit(path, model), stored_fit_info(path, model)
+
+
+def _stored_at_opening(path: str, prefer: str | None,
+                       failed: list[tuple[str, BaseException]]) -> tuple[list[str], Any]:
+    """(models stored in ``path``, (fit, info) of ``prefer`` if stored, else of the first);
+    a file whose fit group cannot be read adds to ``failed``."""
+    from xpcs_core.fitting.load import stored_fits
+
+    models: list[str] = []
+    try:
+        models = stored_fits(path)
+        if not models:
+            return models, None
+        return models, _load_stored(path, prefer if prefer in models else models[0])
+    except Exception as exc:
+        failed.append((path, exc))
+        return models, None

@@ -59,4 +59,6 @@ class DiffusionView(View):
         self.panel = tauq_panel(fit, tq)
         redraw_with_legend(self.plot, self.panel)
         tq = tq if tq is not None else getattr(fit, "tauq", None)
-        self.summary.setText(diffusion_text(tq) if tq is not None else (self.panel.text or "run a fit first"))
+        text = diffusion_text(tq) if tq is not None else (self.panel.text or "run a fit first")
+        label = self.session.stored_label(path)  # the fit read from the file, not made here
+        self.summary.setText(f"{label}\n{text}" if label else text)

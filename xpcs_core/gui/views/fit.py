@@ -1,6 +1,7 @@
 """Fit tab: model, per-parameter fix/bounds/start, q and t ranges, least-squares and
-Bayesian fits with progress and cancel, the results table, the posterior of the selected
-bin, and export (CSV/JSON table, the fit into a new result file)."""
+Bayesian fits with progress and cancel, the results table (of a fit made here, or of one
+stored in the file, labelled so, with a selector of the stored models), the posterior of
+the selected bin, and export (CSV/JSON table, the fit into a new result file)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -95,7 +97,12 @@ class FitView(View):
         right = QSplitter(Qt.Orientation.Vertical)
         self.table = ResultTable()
         self.posterior = PosteriorPanel(self)
-        right.addWidget(self.table)
+        top = QWidget()
+        top_lay = QVBoxLayout(top)
+        top_lay.setContentsMargins(0, 0, 0, 0)
+        top_lay.addLayout(self._stored_bar())
+        top_lay.addWidget(self.table, 1)
+        right.addWidget(top)
         right.addWidget(self.posterior)
         split.addWidget(right)
         split.setSizes([330, 900])
@@ -103,6 +110,49 @@ class FitView(View):
         self.job = None
         self.session.fit_changed.connect(lambda _: self.mark_dirty())
         self._model_changed(self.model.currentText())
+
+    def _stored_bar(self) -> QHBoxLayout:
+        """What the table shows (a stored fit, with its model, backend and date) and the
+        stored models of the file (choosing one shows it; a new fit replaces it)."""
+        bar = QHBoxLayout()
+        self.source_label = QLabel("")
+        self.source_label.setStyleSheet("font-weight: bold;")
+        self.stored_box = QComboBox()
+        self.stored_box.setToolTip("fits stored in the file (xpcs fit -o / --in-place): choose one to show it")
+        self.stored_box.activated.connect(self._stored_chosen)
+        self.stored_caption = QLabel("stored fits:")
+        bar.addWidget(self.source_label)
+        bar.addStretch(1)
+        bar.addWidget(self.stored_caption)
+        bar.addWidget(self.stored_box)
+        return bar
+
+    def _stored_chosen(self, index: int) -> None:
+        path = self.session.current_path
+        model = self.stored_box.itemText(index)
+        if path and model:
+            self.session.show_stored(path, model)
+
+    def _show_source(self, fit: Any) -> None:
+        """The label above the table and the stored-fit selector of the current file."""
+        path = self.session.current_path
+        models = self.session.stored.get(path, []) if path else []
+        shown = self.session.stored_shown.get(path) if path else None
+        self.stored_box.blockSignals(True)
+        self.stored_box.clear()
+        self.stored_box.addItems(models)
+        if models:
+            self.stored_box.setCurrentIndex(models.index(shown) if shown in models else -1)
+        self.stored_box.blockSignals(False)
+        self.stored_box.setVisible(bool(models))
+        self.stored_caption.setVisible(bool(models))
+        if shown is not None:
+            text = self.session.stored_label(path)
+        elif fit is not None:
+            text = f"fit made here: {fit.model.name}, {fit.provenance.get('backend', '?')}"
+        else:
+            text = "no fit yet" if not models else "no fit shown: choose a stored fit"
+        self.source_label.setText(text)
 
     # ------------------------------------------------------------------ state
     def _model_changed(self, name: str) -> None:
@@ -116,6 +166,7 @@ class FitView(View):
             self.show_note("no file selected")
         elif "multitau" not in self.session.current.analysis:
             self.show_note("this file holds no multi-tau g2 to fit")
+        self._show_source(fit)
         self.table.show_fit(fit)
         self.posterior.show_bin(fit, None)
 
