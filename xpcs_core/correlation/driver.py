@@ -5,35 +5,70 @@ that lie in a static bin go to the backend's streaming multi-tau accumulator (on
 per time segment), to the two-time store of the chosen dynamic bins, and to the SAXS
 and intensity sums (intensity vs time: the mean count of each frame over the correlated
 pixels, those of the static bins). With ``bad_frames="auto"`` a first, cheaper pass
-computes the frame totals the outliers are found from. Memory is bounded by one chunk plus what the
-accumulators and the two-time stores keep, whatever the number of frames.
+computes the frame totals the outliers are found from.
+
+A reader thread (:mod:`xpcs_core.correlation.prefetch`, :data:`PREFETCH_DEPTH` chunks
+ahead) reads and decompresses the frames a few at a time into one reused buffer, gathers
+the correlated pixels, sums them and averages groups, while this thread feeds the
+accumulators; it stops when the pass ends, fails or is cancelled. Memory is bounded by
+``PREFETCH_DEPTH + 1`` gathered chunks plus what the accumulators and the two-time stores
+keep, whatever the number of frames.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from xpcs_core.correlation.badframes import BadFrameSpec, check_indices, detect_outliers
 from xpcs_core.correlation.gather import Gather
 from xpcs_core.correlation.normalize import PixelBins, segment_bounds
+from xpcs_core.correlation.prefetch import Prefetch, Stopped
 from xpcs_core.correlation.twotime import TwotimeStore
 from xpcs_core.errors import XpcsCancelled, XpcsFormatError, XpcsInputError
-from xpcs_core.io.raw import FrameSelection, RawFrames, average_groups, iter_selected
+from xpcs_core.io.raw import FrameSelection, RawFrames, average_groups
 
 __all__ = ["CorrelationJob", "default_chunk"]
 
 #: a chunk holds about this many pixel values (256 frames of 512 x 512: the numpy
 #: accumulator's block, so chunks go to it without being copied into its buffer)
 CHUNK_ELEMENTS = 1 << 26
+#: chunks the reader thread prepares ahead of the accumulators (0: no thread, read in turn;
+#: more than 1 only costs memory: the accumulators are the slower side)
+PREFETCH_DEPTH = 1
+
+
+def _cpus() -> int:
+    """CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def prefetch_depth() -> int:
+    """:data:`PREFETCH_DEPTH`, or 0 (no reader thread) when this process may use one CPU only."""
+    return max(0, int(PREFETCH_DEPTH)) if _cpus() > 1 else 0
 
 
 def default_chunk(n_pixels_per_frame: int) -> int:
     """Frames per chunk: about :data:`CHUNK_ELEMENTS` values, between 1 and 1024 frames."""
     return int(max(1, min(1024, CHUNK_ELEMENTS // max(n_pixels_per_frame, 1))))
+
+
+class _Piece(NamedTuple):
+    """Raw positions ``pos ..`` of the pass (inside one chunk and one segment), prepared by the reader."""
+
+    pos: int
+    n_raw: int
+    frames: np.ndarray  # (n_raw / avg, n_pix): gathered, bad frames zeroed, groups averaged
+    valid: np.ndarray  # (n_raw / avg,)
+    n_good: int  # good raw frames
+    totals: np.ndarray | None  # (n_raw,) frame totals over the correlated pixels
+    sums: list[np.ndarray]  # per-pixel sums of the good frames, to add to the SAXS 2D sum
+    tick: int  # frames of the chunk this piece ends (0: not the last of its chunk)
 
 
 class CorrelationJob:
@@ -87,6 +122,8 @@ class CorrelationJob:
         self.valid_raw = np.ones(self.indices.size, dtype=bool)
         self._done = 0
         self._total = self.indices.size * (2 if bad.auto else 1)
+        self._reader_times = {"read": 0.0, "gather": 0.0}
+        self._depth = PREFETCH_DEPTH
 
     # ------------------------------------------------------------------ helpers
     def _tick(self, n: int) -> None:
@@ -96,14 +133,29 @@ class CorrelationJob:
         if self.progress is not None:
             self.progress(self._done, self._total)
 
-    def _blocks(self, chunk: int):
-        read = 0.0
+    def _read(self, idx: np.ndarray, lo: int, hi: int, buf: np.ndarray, stop: threading.Event) -> np.ndarray:
+        """Raw frames ``idx[lo:hi]`` as (hi - lo, H·W), decompressed into ``buf`` (reused); reader thread."""
+        if stop.is_set():
+            raise Stopped
         t = time.perf_counter()
-        for pos, (raw_idx, block) in enumerate(iter_selected(self.source, self.indices, chunk)):
-            read += time.perf_counter() - t
-            yield pos * chunk, raw_idx, block.reshape(block.shape[0], -1)
-            t = time.perf_counter()
-        self.timings["read"] = self.timings.get("read", 0.0) + read
+        block = self.source.read_into(int(idx[lo]), int(idx[hi - 1]) + 1, self.selection.stride, buf)
+        self._reader_times["read"] += time.perf_counter() - t
+        return block.reshape(block.shape[0], -1)
+
+    def _chunks(self) -> Iterator[tuple[int, np.ndarray]]:
+        """(raw position, raw indices) of each chunk of the pass."""
+        chunk = self.chunk * self.avg
+        for pos in range(0, self.indices.size, chunk):
+            yield pos, self.indices[pos : pos + chunk]
+
+    def _prefetch(self, produce: Callable[[threading.Event], Iterator[Any]]) -> Prefetch[Any]:
+        self._depth = prefetch_depth()
+        return Prefetch(produce, depth=self._depth, name="xpcs-correlate-reader")
+
+    def _merge_times(self, pieces: Prefetch[Any]) -> None:
+        for key, value in (*self._reader_times.items(), ("wait", pieces.wait)):
+            self.timings[key] = self.timings.get(key, 0.0) + value
+        self._reader_times = {"read": 0.0, "gather": 0.0}
 
     def _frame_means(self, flat: np.ndarray) -> np.ndarray:
         return self.gather.totals(flat) / self.bins.pixels.size
@@ -124,9 +176,12 @@ class CorrelationJob:
         """Mark the bad frames: the user's list, or the outliers of the frame totals."""
         if self.bad.auto:
             start = time.perf_counter()
-            for pos, _, flat in self._blocks(self.chunk * self.avg):
-                self.intensity[pos : pos + flat.shape[0]] = self._frame_means(flat)
-                self._tick(flat.shape[0])
+            with self._prefetch(self._raw_pieces) as pieces:
+                for pos, flat, tick in pieces:
+                    self.intensity[pos : pos + flat.shape[0]] = self._frame_means(flat)
+                    if tick:
+                        self._tick(tick)
+            self._merge_times(pieces)
             self.bad_indices = self.indices[detect_outliers(self.intensity, self.bad.threshold)]
             self.timings["bad_frames"] = time.perf_counter() - start
         elif self.bad.indices is not None:
@@ -139,6 +194,21 @@ class CorrelationJob:
                 f"{self.source.name}: {self.bad_indices.size} of {self.indices.size} selected frames are bad; "
                 "fewer than 2 good frames are left"
             )
+
+    def _raw_pieces(self, stop: threading.Event) -> Iterator[tuple[int, np.ndarray, int]]:
+        """(raw position, raw frames (m, H·W), frames to tick) of the first pass; reader thread.
+
+        Pieces of :meth:`Gather.rows` frames from each chunk's start (the totals come out as
+        from whole chunks), in a ring of ``depth + 1`` buffers (see prefetch)."""
+        rows = self.gather.rows(self.source.dtype, totals_only=True)
+        ring = [np.empty((rows, *self.shape), dtype=self.source.dtype) for _ in range(self._depth + 1)]
+        k = 0
+        for pos, idx in self._chunks():
+            for lo in range(0, idx.size, rows):
+                hi = min(idx.size, lo + rows)
+                flat = self._read(idx, lo, hi, ring[k % len(ring)], stop)
+                k += 1
+                yield pos + lo, flat, idx.size if hi == idx.size else 0
 
     # ------------------------------------------------------------------ the run
     def _accumulators(self) -> tuple[Any, list[Any]]:
@@ -170,8 +240,6 @@ class CorrelationJob:
         self.find_bad_frames()
         multitau = self.mode in ("multitau", "both")
         twotime = self.mode in ("twotime", "both")
-        self._full, self._segs = self._accumulators() if multitau else (None, [])
-        self.store = self._twotime_store() if twotime else None
         self.saxs_sum = np.zeros(int(np.prod(self.shape)), dtype=np.float64)
         # segment k spans raw positions bounds[k] .. bounds[k+1]; SAXS 1D per segment is the
         # difference of the static-bin sums of saxs_sum snapped at those bounds
@@ -180,36 +248,61 @@ class CorrelationJob:
         self._times = {"multitau": 0.0, "twotime": 0.0}
         self.n_good = 0
         start = time.perf_counter()
-        for pos, raw_idx, flat in self._blocks(self.chunk * self.avg):
-            n = flat.shape[0]
-            cuts = [pos] + [b for b in self._bounds if pos < b < pos + n] + [pos + n]
-            for a, b in zip(cuts[:-1], cuts[1:], strict=True):
-                if a in self._bounds:
-                    self._snap()
-                self._piece(a, raw_idx[a - pos : b - pos], flat[a - pos : b - pos])
-            self._tick(n)
+        with self._prefetch(self._prepared) as pieces:  # the first chunk is read during the set-up
+            self._full, self._segs = self._accumulators() if multitau else (None, [])
+            self.store = self._twotime_store() if twotime else None
+            self.timings["setup"] = time.perf_counter() - start
+            for piece in pieces:
+                self._apply(piece)
+        self._merge_times(pieces)
         if len(self._snaps) < len(self._bounds):
             self._snap()
         self.timings["pass"] = time.perf_counter() - start
         self._finish()
+
+    def _prepared(self, stop: threading.Event) -> Iterator[_Piece]:
+        """The pieces of the pass, cut at chunk and segment bounds, ready to correlate; reader thread."""
+        dtype = self.source.dtype
+        buf = np.empty((self.gather.rows(dtype), *self.shape), dtype=dtype)
+        # the gathered frames go to the accumulators as they are (avg 1): a ring of depth + 1
+        # (the accumulators keep no reference to a block after update); else one buffer
+        n_max = min(self.chunk * self.avg, self.indices.size)
+        ring = [np.empty((n_max, self.bins.pixels.size), dtype=dtype)
+                for _ in range(self._depth + 1 if self.avg == 1 else 1)]
+        k = 0
+        for pos, idx in self._chunks():
+            n = idx.size
+            cuts = [pos] + [b for b in self._bounds if pos < b < pos + n] + [pos + n]
+            for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+                t, read0 = time.perf_counter(), self._reader_times["read"]
+                raw_idx, valid = idx[a - pos : b - pos], self.valid_raw[a:b]
+                x, totals, sums = self.gather.gather(
+                    lambda lo, hi, i=raw_idx: self._read(i, lo, hi, buf, stop), b - a, dtype, valid,
+                    totals=not self.bad.auto, out=ring[k % len(ring)])  # (auto: pass 1 has the totals)
+                k += 1
+                self._check_finite(x, raw_idx, valid)
+                if not valid.all():
+                    x[~valid] = 0  # bad frames join nothing; whatever they hold (NaN too) stays out
+                xp, vp = average_groups(x, valid, self.avg)
+                self._reader_times["gather"] += time.perf_counter() - t - (self._reader_times["read"] - read0)
+                yield _Piece(a, b - a, xp, vp, int(valid.sum()), totals, sums, n if b == pos + n else 0)
 
     def _snap(self) -> None:
         static = np.bincount(self.bins.static - 1, weights=self.saxs_sum[self.bins.pixels],
                              minlength=self.bins.n_static)
         self._snaps.append((static, self.n_good))
 
-    def _piece(self, pos: int, raw_idx: np.ndarray, flat: np.ndarray) -> None:
-        """Frames at raw positions pos .. pos+n-1 (a multiple of avg, inside one segment)."""
-        valid = self.valid_raw[pos : pos + flat.shape[0]]
-        x, totals = self.gather.chunk(flat, valid, self.saxs_sum, totals=not self.bad.auto)
-        self.n_good += int(valid.sum())
-        if totals is not None:  # (with auto, the first pass has them)
-            self.intensity[pos : pos + flat.shape[0]] = totals / self.bins.pixels.size
-        self._check_finite(x, raw_idx, valid)
-        if not valid.all():
-            x[~valid] = 0  # bad frames join nothing; whatever they hold (NaN too) stays out
-        xp, vp = average_groups(x, valid, self.avg)
-        first = pos // self.avg
+    def _apply(self, piece: _Piece) -> None:
+        """Add a prepared piece to the SAXS and intensity sums, the accumulators and the two-time store."""
+        if piece.pos in self._bounds:
+            self._snap()
+        for part in piece.sums:
+            self.saxs_sum += part
+        self.n_good += piece.n_good
+        if piece.totals is not None:
+            self.intensity[piece.pos : piece.pos + piece.n_raw] = piece.totals / self.bins.pixels.size
+        xp, vp = piece.frames, piece.valid
+        first = piece.pos // self.avg
         t = time.perf_counter()
         if self._full is not None:
             v = None if vp.all() else vp
@@ -222,6 +315,8 @@ class CorrelationJob:
             t = time.perf_counter()
             self.store.add(first, xp, vp)
             self._times["twotime"] += time.perf_counter() - t
+        if piece.tick:
+            self._tick(piece.tick)
 
     def _finish(self) -> None:
         statics = [s for s, _ in self._snaps]

@@ -137,23 +137,39 @@ class RawFrames:
 
     def read(self, start: int, stop: int, step: int = 1) -> np.ndarray:
         """Frames ``start:stop:step`` as a NumPy ``(n, H, W)`` array of the stack's dtype."""
+        return self.read_into(start, stop, step, None)
+
+    def read_into(self, start: int, stop: int, step: int, out: np.ndarray | None) -> np.ndarray:
+        """Frames ``start:stop:step`` into ``out[:n]`` (C-contiguous, the stack's dtype, shape
+        (>= n, H, W)), a new array when ``out`` is None: HDF5 chunks are decompressed straight
+        into it. Returns ``out[:n]``, or a view of the stack when the frames lie in one
+        in-memory part (array, ``.npy`` map). Raises XpcsFormatError naming the file when
+        HDF5 cannot read them (a failed filter, a truncated file...)."""
         pieces = []
         for k, part in enumerate(self._parts):
             lo, hi = int(self._offsets[k]), int(self._offsets[k + 1])
-            if hi <= start or lo >= stop:
-                continue
             first = start if start >= lo else start + -(-(lo - start) // step) * step
             last = min(stop, hi)
-            if first >= last:
-                continue
+            if hi > start and lo < stop and first < last:
+                pieces.append((part, np.s_[first - lo : last - lo : step], len(range(first, last, step)),
+                               first, last))
+        if len(pieces) == 1 and isinstance(pieces[0][0], np.ndarray):
+            return np.asarray(pieces[0][0][pieces[0][1]])  # a view, no copy
+        n = sum(p[2] for p in pieces)
+        if out is None:
+            out = np.empty((n, *self.shape), dtype=self.dtype)
+        done = 0
+        for part, src, count, first, last in pieces:
             try:
-                pieces.append(np.asarray(part[first - lo : last - lo : step]))
+                if isinstance(part, np.ndarray):
+                    out[done : done + count] = part[src]
+                else:
+                    part.read_direct(out, src, np.s_[done : done + count])
             except Exception as exc:  # h5py: OSError for a failed filter, truncated file...
                 where = getattr(part, "name", None)
                 raise XpcsFormatError(self.name, f"cannot read frames {first}:{last}: {exc}", where) from exc
-        if not pieces:
-            return np.empty((0, *self.shape), dtype=self.dtype)
-        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+            done += count
+        return out[:n]
 
     def close(self) -> None:
         """Close the file (idempotent)."""

@@ -146,8 +146,12 @@ class NumbaMultitau:
         if n_direct:
             self._process(np.ascontiguousarray(frames[start : start + n_direct]),
                           w[start : start + n_direct])
-        if start + n_direct < frames.shape[0]:
-            self._stash(frames[start + n_direct :], w[start + n_direct :])
+        rest = start + n_direct
+        if rest < frames.shape[0] and self.frames_seen == self.n_frames and not self._buf_n:
+            # the last frames: the same short block finish would process, without the copy
+            self._process(np.ascontiguousarray(frames[rest:]), w[rest:].copy())
+        elif rest < frames.shape[0]:
+            self._stash(frames[rest:], w[rest:])
 
     def _stash(self, frames: np.ndarray, w: np.ndarray) -> None:
         """Keep frames until a block of ``self._block`` is complete (amortises the state traffic)."""
