@@ -121,3 +121,19 @@ def test_every_command_parses_every_setting_first(tmp_path, command, var, value,
     assert res.returncode == 2, res.stderr
     assert res.stderr.count("\n") == 1 and says in res.stderr
     assert not out.exists() and "Traceback" not in res.stderr
+
+
+def test_ctrl_c_exits_130_with_one_line(monkeypatch, capsys):
+    """click turns Ctrl-C into Abort; the CLI still reports an interrupt (docs/reliability.md)."""
+    from xpcs_core import config
+    from xpcs_core.cli.main import main
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(config, "check_environment", interrupted)
+    with pytest.raises(SystemExit) as info:
+        main(["backends"])
+    assert info.value.code == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "xpcs: interrupted; nothing was written"

@@ -107,7 +107,10 @@ def main(argv: list[str] | None = None) -> Any:
     except click.ClickException as exc:  # usage errors: exit 2
         exc.show()
         sys.exit(exc.exit_code)
-    except click.Abort:
+    except click.Abort as exc:
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):  # click's Ctrl-C
+            click.echo("xpcs: interrupted; nothing was written", err=True)
+            sys.exit(130)
         click.echo("xpcs: aborted", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
