@@ -43,16 +43,23 @@ def _data(n_bins: int, n_t: int, seed: int):
     return problem.subset(bins), {"tau": tau, "contrast": contrast}
 
 
-def test_lsq_of_other_sizes_reuses_the_program_and_matches_numpy():
+@pytest.mark.parametrize("stored", [True, False])
+def test_lsq_of_other_sizes_reuses_the_program_and_matches_numpy(stored, tmp_path, monkeypatch):
+    from xpcs_jax import _export
+
+    monkeypatch.setenv("XPCS_CACHE_DIR", str(tmp_path) if stored else "none")
     jax_b, np_b = Backend("jax"), Backend("numpy")
     first, _ = _data(5, 37, seed=1)
     second, truth = _data(7, 45, seed=2)  # same buckets: 8 bins, 64 delays
     jax_b.call("xpcs_fit_lsq", problem=first)
     program = lsq._lsq_program(_layout(first), True)
-    compiled = program._cache_size()
-    assert compiled >= 1
+    compiled, known = program._cache_size(), len(_export.PROGRAMS)
     got = jax_b.call("xpcs_fit_lsq", problem=second)
-    assert program._cache_size() == compiled  # nothing new was compiled
+    if stored:  # one traced program, stored once, run for both
+        assert len(list((tmp_path / "jax-export").glob("lsq-*.bin"))) == 1
+        assert len(_export.PROGRAMS) == known
+    else:
+        assert compiled >= 1 and program._cache_size() == compiled  # nothing new was compiled
     want = np_b.call("xpcs_fit_lsq", problem=second)
     assert got.params.shape == want.params.shape == (7, 3)
     np.testing.assert_allclose(got.params, want.params, rtol=1e-6)

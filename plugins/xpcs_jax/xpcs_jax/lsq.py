@@ -74,6 +74,16 @@ def bucketed(arrs: dict[str, np.ndarray], u0: np.ndarray) -> tuple[dict[str, np.
     return {**out, "t": t}, u0
 
 
+def _key(layout: Any, sigma_known: bool) -> str:
+    """What the traced program depends on besides the argument shapes."""
+    from xpcs_jax._export import code_digest
+
+    mdl = layout.model
+    return "|".join((mdl.name, repr(mdl.params), repr(sorted(mdl.log_scale)), repr(layout.free),
+                     repr(layout.log), str(sigma_known), repr((LSQ_RTOL, LSQ_ATOL, LSQ_MAX_STEPS)),
+                     code_digest(__name__, "xpcs_core.kernels.lsq", "xpcs_jax._marquardt", mdl.fn, mdl.jac)))
+
+
 @hookimpl
 def xpcs_fit_lsq(problem: Any) -> Any:
     """Levenberg-Marquardt (optimistix) vmapped over bins, compiled once per shape."""
@@ -90,8 +100,11 @@ def xpcs_fit_lsq(problem: Any) -> Any:
         return jax.device_put(np.asarray(a), dev)
 
     arrs, u0 = bucketed(problem_arrays(np, problem, to_device=np.asarray), start_internal(problem))
-    arrs = {k: put(v) for k, v in arrs.items()}
-    out, ok, maxed, steps = _lsq_program(layout, problem.sigma_known)(put(u0), arrs)
+    args = (put(u0), {k: put(v) for k, v in arrs.items()})
+    from xpcs_jax._export import program
+
+    run = program("lsq", lambda: _lsq_program(layout, problem.sigma_known), _key(layout, problem.sigma_known), args)
+    out, ok, maxed, steps = run(*args)
     n = problem.n_bins
     out = {k: np.asarray(v)[:n] for k, v in out.items()}
     ok, maxed, steps = np.asarray(ok)[:n], np.asarray(maxed)[:n], np.asarray(steps)[:n]
