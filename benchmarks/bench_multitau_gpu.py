@@ -24,13 +24,13 @@ import numpy as np
 from _machine import cpu_model  # benchmarks/_machine.py
 
 
-def _blocks(shape: tuple[int, int], rate: float, n_frames: int, chunk: int) -> list[np.ndarray]:
+def _blocks(shape: tuple[int, int], rate: float, chunk: int) -> list[np.ndarray]:
     """Four distinct Poisson blocks, reused in turn (generation is not timed)."""
     rng = np.random.default_rng(0)
     return [rng.poisson(rate, size=(chunk, shape[0] * shape[1])).astype(np.uint16) for _ in range(4)]
 
 
-def _multitau(name: str, make, blocks: list[np.ndarray], n_frames: int, sync) -> float:
+def _multitau(make, blocks: list[np.ndarray], n_frames: int, sync) -> float:
     acc = make(n_frames)
     acc.update(blocks[0])  # warm-up: compilation
     sync(acc)
@@ -77,7 +77,7 @@ def main() -> None:
     for shape in ((512, 512), (1024, 1024)):
         n_pix = shape[0] * shape[1]
         for rate in (0.05, 0.5):
-            blocks = _blocks(shape, rate, args.frames, args.chunk)
+            blocks = _blocks(shape, rate, args.chunk)
             rows = {}
             makers = {
                 "cupy kernel": lambda n: make_accumulator(cp, n_pix, n, opts, cp.asnumpy, launch),
@@ -89,7 +89,7 @@ def main() -> None:
                 if name == "cupy kernel" and launch is None:
                     continue
                 try:
-                    rows[name] = _multitau(name, make, blocks, args.frames, sync)
+                    rows[name] = _multitau(make, blocks, args.frames, sync)
                 except Exception as exc:  # report and go on: one failure must not hide the rest
                     print(f"  {name}: FAILED {type(exc).__name__}: {exc}")
             base = rows.get("numpy")
